@@ -7,12 +7,29 @@
 //! * [`Error`] — the one error type, with file, offset and parameter context;
 //! * [`observer`] — training progress callbacks that can stop training;
 //! * [`seed`] — the seeding policy and the workspace's generator.
+//! * [`params`] — named parameters addressed by path, and their gradients;
+//! * [`optim`] — SGD, AdaGrad, Adam/AdamW with dense and row-sparse steps;
+//! * [`schedule`] — learning-rate schedules;
+//! * [`hogwild`] — a matrix threads update without locks.
+//! * [`WordVectors`] — words and vectors with neighbour queries; [`kernels`] —
+//!   vectorised dot/axpy/top-k; [`formats`] — word2vec and GloVe files;
+//!   [`io`] — atomic writes.
 
 pub mod embedder;
 pub mod error;
+pub mod hogwild;
 pub mod observer;
+pub mod optim;
+pub mod params;
+pub mod schedule;
 pub mod seed;
+
+pub mod formats;
+pub mod io;
+pub mod kernels;
+pub mod vectors;
 
 pub use embedder::{ContextualEmbedder, Embedder, Lookup, StaticEmbedder};
 pub use error::{Error, Location, Result};
 pub use observer::{Control, Progress, TrainingObserver};
+pub use vectors::{QueryOptions, WordVectors};

@@ -1,0 +1,327 @@
+//! The word2vec C tool's binary and text formats.
+
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
+
+use super::rows::{decode_word, RowsBuilder};
+use super::{check_writable, read_line, text, ReadOptions};
+use crate::{Error, Location, Result, WordVectors};
+
+/// Longest word accepted in a binary file; longer means a corrupt file
+/// (the C tool itself cuts words at 100 bytes).
+const MAX_WORD_BYTES: u64 = 1 << 16;
+
+/// Longest header line accepted.
+const MAX_HEADER_BYTES: u64 = 1 << 10;
+
+/// Reads the word2vec binary format (gensim's `binary=True`).
+///
+/// Rows may or may not end in `\n` (the C tool writes it, gensim does not);
+/// newlines before a word are skipped. `path` only names the source in
+/// errors. Without the file size at hand this reserves memory only as rows
+/// arrive; [`super::read_vectors`] also checks the header against the size.
+///
+/// ```
+/// use embed_core::formats::{read_word2vec_binary, ReadOptions};
+/// let mut bytes = b"1 2\nhi ".to_vec();
+/// bytes.extend(1.5f32.to_le_bytes());
+/// bytes.extend((-2.0f32).to_le_bytes());
+/// let v = read_word2vec_binary(&bytes[..], "hi.bin".as_ref(), &ReadOptions::default()).unwrap();
+/// assert_eq!(v.vector("hi").unwrap().to_vec(), vec![1.5, -2.0]);
+/// ```
+pub fn read_word2vec_binary(
+    reader: impl BufRead,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<WordVectors> {
+    read_binary(reader, path, options, None)
+}
+
+/// Reads the word2vec text format (gensim's `binary=False`; fastText's
+/// `.vec`): a `rows dim` header, then a word and `dim` numbers per line.
+///
+/// ```
+/// use embed_core::formats::{read_word2vec_text, ReadOptions};
+/// let text = "2 2\nhi 1.5 -2\nthere 0 0.25\n";
+/// let v = read_word2vec_text(text.as_bytes(), "v.txt".as_ref(), &ReadOptions::default()).unwrap();
+/// assert_eq!(v.words(), ["hi", "there"]);
+/// ```
+pub fn read_word2vec_text(
+    reader: impl BufRead,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<WordVectors> {
+    read_text(reader, path, options, None)
+}
+
+/// Writes the word2vec binary format, each row ending in `\n` as the C
+/// tool writes it.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] for words the format cannot hold;
+/// [`Error::Stream`] when writing fails.
+pub fn write_word2vec_binary(mut writer: impl Write, vectors: &WordVectors) -> Result<()> {
+    check_writable(vectors)?;
+    writeln!(writer, "{} {}", vectors.len(), vectors.dim())?;
+    let mut row_bytes = Vec::with_capacity(vectors.dim() * 4 + 64);
+    for (word, row) in vectors.words().iter().zip(vectors.matrix().rows()) {
+        row_bytes.clear();
+        row_bytes.extend_from_slice(word.as_bytes());
+        row_bytes.push(b' ');
+        for v in row {
+            row_bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        row_bytes.push(b'\n');
+        writer.write_all(&row_bytes)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// Writes the word2vec text format; numbers use the shortest decimal form
+/// that reads back to the same `f32`.
+///
+/// # Errors
+///
+/// As [`write_word2vec_binary`].
+pub fn write_word2vec_text(mut writer: impl Write, vectors: &WordVectors) -> Result<()> {
+    check_writable(vectors)?;
+    writeln!(writer, "{} {}", vectors.len(), vectors.dim())?;
+    text::write_rows(writer, vectors)
+}
+
+/// `rows dim` from the first line.
+struct Header {
+    rows: usize,
+    dim: usize,
+    /// Bytes the header line took, including its newline.
+    len: u64,
+}
+
+fn read_header(reader: &mut impl BufRead, path: &Path) -> Result<Header> {
+    let mut line = Vec::new();
+    reader
+        .take(MAX_HEADER_BYTES)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Error::io(path, e))?;
+    let bad = |message: String| Error::format(path, Location::Line(1), message);
+    if line.is_empty() {
+        return Err(bad("empty file, expected a `rows dim` header".into()));
+    }
+    let fields = super::tokens(&line);
+    let parsed: Vec<Option<u64>> = fields
+        .iter()
+        .map(|f| std::str::from_utf8(f).ok()?.parse().ok())
+        .collect();
+    let (rows, dim) = match parsed.as_slice() {
+        [Some(rows), Some(dim)] => (*rows, *dim),
+        _ => {
+            return Err(bad(format!(
+                "expected a `rows dim` header of two non-negative integers, found {:?}",
+                String::from_utf8_lossy(&line).trim_end()
+            )))
+        }
+    };
+    if dim == 0 {
+        return Err(bad("header gives dimension 0".into()));
+    }
+    let too_big = |what: &str, n: u64| bad(format!("header {what} {n} is too large"));
+    Ok(Header {
+        rows: usize::try_from(rows).map_err(|_| too_big("row count", rows))?,
+        dim: usize::try_from(dim).map_err(|_| too_big("dimension", dim))?,
+        len: line.len() as u64,
+    })
+}
+
+/// The rows to read, and how many of them the remaining file can hold when
+/// its size is known. A header promising more than the file holds is an
+/// error before anything is reserved.
+fn plan_rows(
+    header: &Header,
+    options: &ReadOptions,
+    min_row_bytes: u64,
+    file_size: Option<u64>,
+    path: &Path,
+) -> Result<(usize, Option<usize>)> {
+    let rows = options.limit.map_or(header.rows, |l| l.min(header.rows));
+    let Some(size) = file_size else {
+        return Ok((rows, None));
+    };
+    let remaining = size.saturating_sub(header.len);
+    let needed = u128::from(min_row_bytes) * rows as u128;
+    if needed > u128::from(remaining) {
+        return Err(Error::format(
+            path,
+            Location::Line(1),
+            format!(
+                "header promises {rows} rows of dimension {}, at least {needed} bytes, \
+                 but only {remaining} bytes follow it",
+                header.dim
+            ),
+        ));
+    }
+    Ok((rows, Some(rows)))
+}
+
+pub(super) fn read_binary(
+    mut reader: impl BufRead,
+    path: &Path,
+    options: &ReadOptions,
+    file_size: Option<u64>,
+) -> Result<WordVectors> {
+    let header = read_header(&mut reader, path)?;
+    let vector_bytes = header.dim as u64 * 4;
+    // A one-byte word, its space and the floats; the newline is optional.
+    let (rows, justified) = plan_rows(&header, options, vector_bytes + 2, file_size, path)?;
+    let mut builder = RowsBuilder::new(path, header.dim, rows, justified);
+    let mut offset = header.len;
+    let mut word = Vec::new();
+    let mut scratch = Vec::new();
+    while builder.len() < rows {
+        let row_start = offset;
+        let at_row = Location::Byte(row_start);
+        word.clear();
+        let n = (&mut reader)
+            .take(MAX_WORD_BYTES + 1)
+            .read_until(b' ', &mut word)
+            .map_err(|e| Error::io(path, e))?;
+        offset += n as u64;
+        if word.last() != Some(&b' ') {
+            let message = if word.trim_ascii().is_empty() {
+                format!(
+                    "file ends after {} of the {} rows its header promises",
+                    builder.len(),
+                    header.rows
+                )
+            } else if n as u64 > MAX_WORD_BYTES {
+                format!("no space within {MAX_WORD_BYTES} bytes: not a word2vec binary row")
+            } else {
+                "file ends inside a word".to_string()
+            };
+            return Err(Error::format(path, at_row, message));
+        }
+        // Newlines separating rows are read as the start of the next word.
+        let raw = word[..n - 1].trim_ascii_start();
+        let decoded = decode_word(raw, options.unicode_errors, path, at_row)?;
+        let complete = read_f32s(&mut reader, header.dim, builder.values_mut(), &mut scratch)
+            .map_err(|e| Error::io(path, e))?;
+        if !complete {
+            return Err(Error::format(
+                path,
+                at_row,
+                format!(
+                    "file ends inside the vector of word `{decoded}` ({} values expected)",
+                    header.dim
+                ),
+            ));
+        }
+        offset += vector_bytes;
+        builder.commit_row(decoded, at_row)?;
+    }
+    if rows == header.rows {
+        expect_only_whitespace(reader, path, Location::Byte(offset), header.rows)?;
+    }
+    Ok(builder.finish())
+}
+
+/// Appends `count` little-endian `f32`s from `reader` to `out`; returns
+/// `false` if the input ends first (with `out` then partly extended).
+fn read_f32s(
+    reader: &mut impl BufRead,
+    count: usize,
+    out: &mut Vec<f32>,
+    scratch: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    let needed = count * 4;
+    let available = reader.fill_buf()?;
+    if available.len() >= needed {
+        // The common case: the whole vector is in the buffer already.
+        out.extend(available[..needed].chunks_exact(4).map(le_f32));
+        reader.consume(needed);
+        return Ok(true);
+    }
+    // Straddles a buffer refill (or the input is short): gather it first.
+    // `scratch` grows only with bytes actually present.
+    scratch.clear();
+    while scratch.len() < needed {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(false);
+        }
+        let take = available.len().min(needed - scratch.len());
+        scratch.extend_from_slice(&available[..take]);
+        reader.consume(take);
+    }
+    out.extend(scratch.chunks_exact(4).map(le_f32));
+    Ok(true)
+}
+
+#[inline]
+fn le_f32(bytes: &[u8]) -> f32 {
+    f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+pub(super) fn read_text(
+    mut reader: impl BufRead,
+    path: &Path,
+    options: &ReadOptions,
+    file_size: Option<u64>,
+) -> Result<WordVectors> {
+    let header = read_header(&mut reader, path)?;
+    // A one-character word, then " 0" per value (the last row may lack `\n`).
+    let min_row_bytes = header.dim as u64 * 2 + 1;
+    let (rows, justified) = plan_rows(&header, options, min_row_bytes, file_size, path)?;
+    let mut builder = RowsBuilder::new(path, header.dim, rows, justified);
+    let mut line = Vec::new();
+    let mut line_no = 1u64;
+    while builder.len() < rows {
+        line_no += 1;
+        if !read_line(&mut reader, &mut line, path)? {
+            return Err(Error::format(
+                path,
+                Location::Line(line_no),
+                format!(
+                    "file ends after {} of the {} rows its header promises",
+                    builder.len(),
+                    header.rows
+                ),
+            ));
+        }
+        text::parse_row(
+            &line,
+            &mut builder,
+            path,
+            options.unicode_errors,
+            Location::Line(line_no),
+        )?;
+    }
+    if rows == header.rows {
+        expect_only_whitespace(reader, path, Location::Line(line_no + 1), header.rows)?;
+    }
+    Ok(builder.finish())
+}
+
+/// Rejects data after the last row the header announces.
+fn expect_only_whitespace(
+    mut reader: impl BufRead,
+    path: &Path,
+    location: Location,
+    rows: usize,
+) -> Result<()> {
+    loop {
+        let available = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+        if available.is_empty() {
+            return Ok(());
+        }
+        if !available.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::format(
+                path,
+                location,
+                format!("data after the {rows} rows the header announces"),
+            ));
+        }
+        let n = available.len();
+        reader.consume(n);
+    }
+}
