@@ -1,0 +1,357 @@
+//! A matrix several training threads update at once, without locks.
+//!
+//! word2vec, fastText and GloVe train with "Hogwild!" updates: every thread
+//! reads and writes rows of the shared embedding matrices with no locking,
+//! accepting that two threads touching the same row at the same moment may
+//! lose one of their small updates. [`SharedMatrix`] offers exactly that,
+//! soundly: each value is an `f32` kept as its bits in an [`AtomicU32`] and
+//! read and written with `Relaxed` ordering. Relaxed loads and stores
+//! compile to ordinary moves on x86-64 and AArch64, so there are no data
+//! races in the Rust memory model (no undefined behaviour) and no fences.
+//!
+//! What is atomic is each single value: a value is never torn. An update of
+//! a row ([`SharedMatrix::add_to_row`]) is a load and a store per value, not
+//! an atomic read-modify-write, so concurrent updates of the *same* value
+//! may overwrite one another, as in the reference tools. Updates of
+//! different rows never interfere.
+//!
+//! The cost is vectorisation: the compiler does not merge atomic loads into
+//! SIMD loads. The row kernels therefore load values in groups of eight
+//! into a local array and do the arithmetic on that, which the compiler
+//! vectorises. Measured with `cargo bench -p embed-core --bench hogwild`
+//! (see `docs/bench/core-train.md`), a dot product of a shared row with a
+//! plain slice costs about the same as on plain `f32` slices at 100 and
+//! 300 dimensions; the in-place update costs more (see the figures there).
+//! Hot loops that use one row many times (word2vec's input vector) should
+//! copy it out with [`SharedMatrix::read_row`], work on the copy, and add
+//! the change back once with [`SharedMatrix::add_to_row`].
+//!
+//! ```
+//! use embed_core::hogwild::SharedMatrix;
+//! let m = SharedMatrix::zeros(4, 3);
+//! std::thread::scope(|s| {
+//!     for t in 0..4 {
+//!         let m = &m;
+//!         s.spawn(move || m.add_to_row(t, 1.0, &[1.0, 2.0, 3.0]));
+//!     }
+//! });
+//! assert_eq!(m.into_array().row(2).to_vec(), vec![1.0, 2.0, 3.0]);
+//! ```
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use ndarray::Array2;
+
+use crate::{Error, Result};
+
+/// Values loaded at once into a local array by the row kernels.
+const LANES: usize = 8;
+
+#[inline(always)]
+fn load(cell: &AtomicU32) -> f32 {
+    f32::from_bits(cell.load(Relaxed))
+}
+
+#[inline(always)]
+fn store(cell: &AtomicU32, value: f32) {
+    cell.store(value.to_bits(), Relaxed);
+}
+
+#[inline(always)]
+fn load_lanes(cells: &[AtomicU32]) -> [f32; LANES] {
+    std::array::from_fn(|k| load(&cells[k]))
+}
+
+/// A row-major `f32` matrix that threads share by reference and update
+/// without locks (Hogwild!). See the [module documentation](self).
+///
+/// Methods taking a row index panic if it is out of range, and methods
+/// taking a slice panic if its length is not [`SharedMatrix::cols`]: both
+/// are programming errors of the trainer, checked once per call.
+pub struct SharedMatrix {
+    cells: Box<[AtomicU32]>,
+    rows: usize,
+    cols: usize,
+}
+
+impl fmt::Debug for SharedMatrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedMatrix")
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedMatrix {
+    /// A `rows × cols` matrix of zeros.
+    ///
+    /// ```
+    /// let m = embed_core::hogwild::SharedMatrix::zeros(2, 5);
+    /// assert_eq!((m.rows(), m.cols()), (2, 5));
+    /// assert_eq!(m.get(1, 4), 0.0);
+    /// ```
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        let len = rows
+            .checked_mul(cols)
+            .unwrap_or_else(|| panic!("a {rows} x {cols} matrix does not fit in memory"));
+        SharedMatrix {
+            cells: (0..len).map(|_| AtomicU32::new(0)).collect(),
+            rows,
+            cols,
+        }
+    }
+
+    /// Takes the values of `array` (any memory layout).
+    ///
+    /// ```
+    /// use embed_core::hogwild::SharedMatrix;
+    /// let m = SharedMatrix::from_array(ndarray::array![[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(m.get(1, 0), 3.0);
+    /// ```
+    pub fn from_array(array: Array2<f32>) -> Self {
+        let (rows, cols) = array.dim();
+        SharedMatrix {
+            cells: array.iter().map(|v| AtomicU32::new(v.to_bits())).collect(),
+            rows,
+            cols,
+        }
+    }
+
+    /// A `rows × cols` matrix from row-major `values`.
+    ///
+    /// ```
+    /// use embed_core::hogwild::SharedMatrix;
+    /// let m = SharedMatrix::from_vec(2, 2, vec![1.0, 2.0, 3.0, 4.0])?;
+    /// assert_eq!(m.get(0, 1), 2.0);
+    /// assert!(SharedMatrix::from_vec(2, 3, vec![1.0]).is_err());
+    /// # Ok::<(), embed_core::Error>(())
+    /// ```
+    pub fn from_vec(rows: usize, cols: usize, values: Vec<f32>) -> Result<Self> {
+        if rows.checked_mul(cols) != Some(values.len()) {
+            return Err(Error::InvalidInput(format!(
+                "{} values cannot fill a {rows} x {cols} matrix",
+                values.len()
+            )));
+        }
+        Ok(SharedMatrix {
+            cells: values
+                .into_iter()
+                .map(|v| AtomicU32::new(v.to_bits()))
+                .collect(),
+            rows,
+            cols,
+        })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns (the length of a row).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    #[inline]
+    fn row(&self, i: usize) -> &[AtomicU32] {
+        assert!(i < self.rows, "row {i} out of range for {} rows", self.rows);
+        &self.cells[i * self.cols..(i + 1) * self.cols]
+    }
+
+    #[inline]
+    fn check_len(&self, len: usize) {
+        assert_eq!(len, self.cols, "slice length must equal the row length");
+    }
+
+    /// The value at row `i`, column `j`.
+    #[inline]
+    pub fn get(&self, i: usize, j: usize) -> f32 {
+        assert!(
+            j < self.cols,
+            "column {j} out of range for {} columns",
+            self.cols
+        );
+        load(&self.row(i)[j])
+    }
+
+    /// Sets the value at row `i`, column `j`.
+    ///
+    /// ```
+    /// let m = embed_core::hogwild::SharedMatrix::zeros(2, 2);
+    /// m.set(1, 1, 7.5);
+    /// assert_eq!(m.get(1, 1), 7.5);
+    /// ```
+    #[inline]
+    pub fn set(&self, i: usize, j: usize, value: f32) {
+        assert!(
+            j < self.cols,
+            "column {j} out of range for {} columns",
+            self.cols
+        );
+        store(&self.row(i)[j], value);
+    }
+
+    /// Copies row `i` into `out`.
+    ///
+    /// ```
+    /// let m = embed_core::hogwild::SharedMatrix::from_array(ndarray::array![[1.0, 2.0]]);
+    /// let mut out = [0.0; 2];
+    /// m.read_row(0, &mut out);
+    /// assert_eq!(out, [1.0, 2.0]);
+    /// ```
+    #[inline]
+    pub fn read_row(&self, i: usize, out: &mut [f32]) {
+        self.check_len(out.len());
+        for (o, cell) in out.iter_mut().zip(self.row(i)) {
+            *o = load(cell);
+        }
+    }
+
+    /// Overwrites row `i` with `src`.
+    #[inline]
+    pub fn write_row(&self, i: usize, src: &[f32]) {
+        self.check_len(src.len());
+        for (cell, &v) in self.row(i).iter().zip(src) {
+            store(cell, v);
+        }
+    }
+
+    /// `row_i += alpha · x`, value by value (not atomic as a whole: see the
+    /// [module documentation](self)).
+    ///
+    /// ```
+    /// let m = embed_core::hogwild::SharedMatrix::from_array(ndarray::array![[1.0, 1.0]]);
+    /// m.add_to_row(0, 0.5, &[2.0, -4.0]);
+    /// assert_eq!(m.to_array(), ndarray::array![[2.0, -1.0]]);
+    /// ```
+    #[inline]
+    pub fn add_to_row(&self, i: usize, alpha: f32, x: &[f32]) {
+        self.check_len(x.len());
+        let row = self.row(i);
+        let mut cells = row.chunks_exact(LANES);
+        let mut xs = x.chunks_exact(LANES);
+        for (c, x) in (&mut cells).zip(&mut xs) {
+            let mut v = load_lanes(c);
+            for k in 0..LANES {
+                v[k] += alpha * x[k];
+            }
+            for k in 0..LANES {
+                store(&c[k], v[k]);
+            }
+        }
+        for (cell, &x) in cells.remainder().iter().zip(xs.remainder()) {
+            store(cell, load(cell) + alpha * x);
+        }
+    }
+
+    /// The dot product of row `i` with `x`.
+    ///
+    /// ```
+    /// let m = embed_core::hogwild::SharedMatrix::from_array(ndarray::array![[1.0, 2.0, 3.0]]);
+    /// assert_eq!(m.dot_row(0, &[1.0, 1.0, 2.0]), 9.0);
+    /// ```
+    #[inline]
+    pub fn dot_row(&self, i: usize, x: &[f32]) -> f32 {
+        self.check_len(x.len());
+        let row = self.row(i);
+        let mut acc = [0.0_f32; LANES];
+        let mut cells = row.chunks_exact(LANES);
+        let mut xs = x.chunks_exact(LANES);
+        for (c, x) in (&mut cells).zip(&mut xs) {
+            let v = load_lanes(c);
+            for k in 0..LANES {
+                acc[k] += v[k] * x[k];
+            }
+        }
+        let mut tail = 0.0;
+        for (cell, &x) in cells.remainder().iter().zip(xs.remainder()) {
+            tail += load(cell) * x;
+        }
+        acc.iter().sum::<f32>() + tail
+    }
+
+    /// `out += alpha · row_i`.
+    ///
+    /// ```
+    /// let m = embed_core::hogwild::SharedMatrix::from_array(ndarray::array![[1.0, 2.0]]);
+    /// let mut out = [1.0, 1.0];
+    /// m.row_axpy_into(0, 2.0, &mut out);
+    /// assert_eq!(out, [3.0, 5.0]);
+    /// ```
+    #[inline]
+    pub fn row_axpy_into(&self, i: usize, alpha: f32, out: &mut [f32]) {
+        self.check_len(out.len());
+        let row = self.row(i);
+        let mut cells = row.chunks_exact(LANES);
+        let mut outs = out.chunks_exact_mut(LANES);
+        for (c, o) in (&mut cells).zip(&mut outs) {
+            let v = load_lanes(c);
+            for k in 0..LANES {
+                o[k] += alpha * v[k];
+            }
+        }
+        for (cell, o) in cells.remainder().iter().zip(outs.into_remainder()) {
+            *o += alpha * load(cell);
+        }
+    }
+
+    /// A copy of the current values.
+    pub fn to_array(&self) -> Array2<f32> {
+        let values = self.cells.iter().map(load).collect();
+        Array2::from_shape_vec((self.rows, self.cols), values)
+            .unwrap_or_else(|_| unreachable!("rows × cols values by construction"))
+    }
+
+    /// The values, once no thread shares the matrix any more.
+    pub fn into_array(self) -> Array2<f32> {
+        let values = self
+            .cells
+            .into_vec()
+            .into_iter()
+            .map(|c| f32::from_bits(c.into_inner()))
+            .collect();
+        Array2::from_shape_vec((self.rows, self.cols), values)
+            .unwrap_or_else(|_| unreachable!("rows × cols values by construction"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_match_plain_arithmetic_for_every_tail_length() {
+        for cols in [0, 1, 7, 8, 9, 17, 100, 300] {
+            let a = Array2::from_shape_fn((3, cols), |(i, j)| (i * 31 + j) as f32 * 0.25);
+            let x: Vec<f32> = (0..cols).map(|j| j as f32 - 3.0).collect();
+            let m = SharedMatrix::from_array(a.clone());
+            let expected_dot: f32 = a.row(1).iter().zip(&x).map(|(a, b)| a * b).sum();
+            // All values are small multiples of 1/4: sums are exact in any order.
+            assert_eq!(m.dot_row(1, &x), expected_dot, "cols {cols}");
+
+            let mut out = x.clone();
+            m.row_axpy_into(2, 2.0, &mut out);
+            let expected: Vec<f32> = x.iter().zip(a.row(2)).map(|(x, r)| x + 2.0 * r).collect();
+            assert_eq!(out, expected);
+
+            m.add_to_row(0, -1.0, &x);
+            let expected: Vec<f32> = a.row(0).iter().zip(&x).map(|(r, x)| r - x).collect();
+            let mut row0 = vec![0.0; cols];
+            m.read_row(0, &mut row0);
+            assert_eq!(row0, expected);
+
+            m.write_row(2, &x);
+            assert_eq!(m.to_array().row(2).to_vec(), x);
+            assert_eq!(m.into_array().row(1), a.row(1));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "slice length")]
+    fn a_slice_of_the_wrong_length_panics() {
+        SharedMatrix::zeros(1, 3).dot_row(0, &[1.0]);
+    }
+}
