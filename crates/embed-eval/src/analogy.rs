@@ -26,8 +26,9 @@ use ndarray::{Array2, ArrayView1, Zip};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::topk::top_k;
-use crate::unit::unit_rows;
+use embed_core::kernels::top_k;
+
+use crate::unit::{contiguous, unit_rows};
 use crate::vocab::EvalVocab;
 
 /// How the answer word of an analogy is scored.
@@ -504,7 +505,7 @@ fn predict_block(
             block
                 .iter()
                 .zip(scores.rows())
-                .map(|(item, scores)| choose_answer(vocab, item, scores.iter().copied()))
+                .map(|(item, scores)| choose_answer(vocab, item, &contiguous(scores)))
                 .collect()
         }
         AnalogyMethod::CosMul => {
@@ -515,16 +516,18 @@ fn predict_block(
                 }
             }
             let cosines = queries.dot(&unit.t());
+            let mut scores = Vec::with_capacity(unit.nrows());
             block
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let scores = cosmul_scores(
+                    scores.clear();
+                    scores.extend(cosmul_scores(
                         cosines.row(3 * i),
                         cosines.row(3 * i + 1),
                         cosines.row(3 * i + 2),
-                    );
-                    choose_answer(vocab, item, scores)
+                    ));
+                    choose_answer(vocab, item, &scores)
                 })
                 .collect()
         }
@@ -547,18 +550,10 @@ fn cosmul_scores<'a>(
 
 /// gensim's choice among the scored rows: the best five rows other than the
 /// input rows, then the first of those whose word is not an input word.
-fn choose_answer(
-    vocab: &EvalVocab,
-    item: &Item,
-    scores: impl IntoIterator<Item = f32>,
-) -> Option<usize> {
+fn choose_answer(vocab: &EvalVocab, item: &Item, scores: &[f32]) -> Option<usize> {
     let inputs = &item.rows[..3];
     let mut predicted = None;
-    let candidates = top_k(scores, CANDIDATES + inputs.len())
-        .into_iter()
-        .filter(|row| !inputs.contains(row))
-        .take(CANDIDATES);
-    for row in candidates {
+    for (row, _) in top_k(scores, CANDIDATES, |row| inputs.contains(&row)) {
         predicted = Some(row);
         if !inputs.contains(&vocab.canonical(row)) {
             break;

@@ -24,7 +24,6 @@ pub mod neighbours;
 pub mod similarity;
 pub mod stats;
 
-mod topk;
 mod unit;
 mod vocab;
 

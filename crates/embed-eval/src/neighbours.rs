@@ -7,8 +7,9 @@ use embed_core::{Error, Lookup, Result, StaticEmbedder};
 use ndarray::{Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
-use crate::topk::top_k;
-use crate::unit::{unit_rows, unit_vector};
+use embed_core::kernels::top_k;
+
+use crate::unit::{contiguous, unit_rows, unit_vector};
 
 /// A vocabulary word and its cosine similarity to the query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,13 +138,11 @@ impl<'m, E: StaticEmbedder + ?Sized> NeighbourIndex<'m, E> {
     ) -> Vec<Neighbour> {
         let scores = self.unit.dot(&unit_query);
         let words = self.model.words();
-        top_k(scores.iter().copied(), k + usize::from(exclude.is_some()))
+        top_k(&contiguous(scores.view()), k, |row| Some(row) == exclude)
             .into_iter()
-            .filter(|&row| Some(row) != exclude)
-            .take(k)
-            .map(|row| Neighbour {
+            .map(|(row, similarity)| Neighbour {
                 word: words[row].clone(),
-                similarity: scores[row],
+                similarity,
             })
             .collect()
     }

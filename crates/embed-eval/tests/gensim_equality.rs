@@ -8,12 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
-use embed_core::{Embedder, Lookup, StaticEmbedder};
+use embed_core::formats::{read_vectors, ReadOptions, VectorFormat};
+use embed_core::WordVectors;
 use embed_eval::{
     evaluate_analogies, evaluate_word_pairs, AnalogyMethod, AnalogyOptions, AnalogySet,
     SimilarityOptions, WordPairs,
 };
-use ndarray::{Array2, ArrayView2};
 use serde_json::Value;
 
 const CORRELATION_TOLERANCE: f64 = 1e-6;
@@ -31,68 +31,9 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Word vectors read from a word2vec text file.
-struct TextVectors {
-    words: Vec<String>,
-    matrix: Array2<f32>,
-}
-
-impl TextVectors {
-    fn read(path: &Path) -> TextVectors {
-        let text = std::fs::read_to_string(path).unwrap();
-        let mut lines = text.lines();
-        let header: Vec<usize> = lines
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .map(|x| x.parse().unwrap())
-            .collect();
-        let (rows, dim) = (header[0], header[1]);
-        let mut words = Vec::with_capacity(rows);
-        let mut values = Vec::with_capacity(rows * dim);
-        for line in lines {
-            let mut fields = line.split(' ');
-            words.push(fields.next().unwrap().to_string());
-            values.extend(fields.map(|x| x.parse::<f32>().unwrap()));
-        }
-        assert_eq!(words.len(), rows);
-        TextVectors {
-            words,
-            matrix: Array2::from_shape_vec((rows, dim), values).unwrap(),
-        }
-    }
-}
-
-impl Embedder for TextVectors {
-    fn dim(&self) -> usize {
-        self.matrix.ncols()
-    }
-
-    fn embed_words(&self, words: &[&str]) -> embed_core::Result<Array2<f32>> {
-        Ok(embed_core::embedder::embed_words_static(self, words))
-    }
-}
-
-impl StaticEmbedder for TextVectors {
-    fn words(&self) -> &[String] {
-        &self.words
-    }
-
-    fn matrix(&self) -> ArrayView2<'_, f32> {
-        self.matrix.view()
-    }
-
-    fn lookup(&self, word: &str) -> Lookup<'_> {
-        match self.words.iter().position(|w| w == word) {
-            Some(row) => Lookup::InVocabulary(self.matrix.row(row)),
-            None => Lookup::Unknown,
-        }
-    }
-}
-
 struct Fixture {
     shared: PathBuf,
-    vectors: TextVectors,
+    vectors: WordVectors,
     gensim: Value,
 }
 
@@ -105,7 +46,12 @@ fn load() -> Option<Fixture> {
         serde_json::from_str(&std::fs::read_to_string(fixture("gensim.json")).unwrap()).unwrap();
     Some(Fixture {
         shared,
-        vectors: TextVectors::read(&fixture("vectors.txt")),
+        vectors: read_vectors(
+            &fixture("vectors.txt"),
+            Some(VectorFormat::Word2VecText),
+            &ReadOptions::default(),
+        )
+        .unwrap(),
         gensim,
     })
 }
