@@ -27,7 +27,6 @@
 //! ```
 
 pub mod corpus;
-mod fs;
 pub mod huffman;
 pub mod noise;
 pub mod subsample;

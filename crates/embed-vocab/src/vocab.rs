@@ -319,7 +319,7 @@ impl Vocabulary {
     /// `word count` line per word, in id order. The file is replaced
     /// atomically.
     pub fn save_counts(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::fs::write_atomically(path.as_ref(), |out| {
+        embed_core::io::write_atomically(path.as_ref(), |out| {
             for (w, c) in self.words.iter().zip(&self.counts) {
                 writeln!(out, "{w} {c}")?;
             }
