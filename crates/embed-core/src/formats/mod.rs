@@ -194,9 +194,9 @@ fn sniff_bytes(prefix: &[u8]) -> Option<VectorFormat> {
     is_glove.then_some(VectorFormat::Glove)
 }
 
-/// Space-separated fields of a text line, ignoring surrounding whitespace.
+/// Space-separated fields of a text line, ignoring trailing whitespace.
 pub(crate) fn tokens(line: &[u8]) -> Vec<&[u8]> {
-    line.trim_ascii()
+    line.trim_ascii_end()
         .split(|&b| b == b' ')
         .filter(|t| !t.is_empty())
         .collect()

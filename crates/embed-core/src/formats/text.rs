@@ -8,8 +8,8 @@ use super::rows::{decode_word, RowsBuilder};
 use super::UnicodeErrors;
 use crate::{Error, Location, Result, WordVectors};
 
-/// Parses `word v1 … vdim` (fields separated by spaces, trailing whitespace
-/// ignored) into `builder`.
+/// Parses `word v1 … vdim` (fields separated by one or more spaces,
+/// trailing whitespace such as `\r` ignored) into `builder`.
 pub(super) fn parse_row(
     line: &[u8],
     builder: &mut RowsBuilder,
@@ -18,8 +18,9 @@ pub(super) fn parse_row(
     location: Location,
 ) -> Result<()> {
     let dim = builder.dim();
+    // Leading whitespace other than spaces belongs to the word, as in gensim.
     let mut fields = line
-        .trim_ascii()
+        .trim_ascii_end()
         .split(|&b| b == b' ')
         .filter(|f| !f.is_empty());
     let Some(word) = fields.next() else {

@@ -201,8 +201,9 @@ pub(super) fn read_binary(
             };
             return Err(Error::format(path, at_row, message));
         }
-        // Newlines separating rows are read as the start of the next word.
-        let raw = word[..n - 1].trim_ascii_start();
+        // Newlines separating rows are read as the start of the next word;
+        // like gensim, strip only those (a word may start with a tab).
+        let raw = trim_leading_newlines(&word[..n - 1]);
         let decoded = decode_word(raw, options.unicode_errors, path, at_row)?;
         let complete = read_f32s(&mut reader, header.dim, builder.values_mut(), &mut scratch)
             .map_err(|e| Error::io(path, e))?;
@@ -255,6 +256,11 @@ fn read_f32s(
     }
     out.extend(scratch.chunks_exact(4).map(le_f32));
     Ok(true)
+}
+
+fn trim_leading_newlines(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().take_while(|&&b| b == b'\n').count();
+    &bytes[start..]
 }
 
 #[inline]
