@@ -103,6 +103,88 @@ fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
     v.into_iter().map(|_| "").collect()
 }
 
+/// Consumes the bytes before the first whitespace; returns how many.
+fn skip_partial_word(reader: &mut impl BufRead) -> std::io::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(skipped);
+        }
+        let (n, found) = match available.iter().position(|&b| is_space(b)) {
+            Some(i) => (i, true),
+            None => (available.len(), false),
+        };
+        reader.consume(n);
+        skipped += n as u64;
+        if found {
+            return Ok(skipped);
+        }
+    }
+}
+
+/// Appends to `segment` the bytes up to and including the next newline, or
+/// up to the whitespace that ends the `max_words`-th word, or to the end of
+/// input, and records the words' byte spans within `segment`. Returns the
+/// number of bytes read (0 at the end of input).
+fn read_segment(
+    reader: &mut impl BufRead,
+    segment: &mut Vec<u8>,
+    spans: &mut Vec<(usize, usize)>,
+    max_words: usize,
+) -> std::io::Result<usize> {
+    let mut in_word = false;
+    let mut word_start = 0;
+    let mut total = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            if in_word {
+                spans.push((word_start, segment.len()));
+            }
+            return Ok(total);
+        }
+        let base = segment.len();
+        let mut done = false;
+        let mut i = 0;
+        while i < available.len() {
+            let b = available[i];
+            i += 1;
+            if is_space(b) {
+                if in_word {
+                    in_word = false;
+                    spans.push((word_start, base + i - 1));
+                    if spans.len() == max_words {
+                        done = true;
+                        break;
+                    }
+                }
+                if b == b'\n' {
+                    done = true;
+                    break;
+                }
+            } else if !in_word {
+                in_word = true;
+                word_start = base + i - 1;
+            }
+        }
+        segment.extend_from_slice(&available[..i]);
+        reader.consume(i);
+        total += i;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
 /// Calls `f` on chunks of at most `max` words; `true` when `f` asked to stop.
 fn emit(words: &[&str], max: usize, f: &mut SentenceFn<'_>) -> bool {
     words.chunks(max).any(|chunk| f(chunk).is_break())
@@ -214,6 +296,10 @@ impl TextCorpus {
         )
     }
 
+    /// Streams the words owned by `[start, end)` from `reader`, positioned
+    /// at `start`, one segment (a line, or `max_sentence_len` words of a
+    /// longer one) at a time: memory stays bounded even for a corpus that is
+    /// a single 100 MB line.
     fn stream(
         &self,
         mut reader: impl BufRead,
@@ -221,77 +307,56 @@ impl TextCorpus {
         end: u64,
         f: &mut SentenceFn<'_>,
     ) -> Result<()> {
-        let mut line: Vec<u8> = Vec::with_capacity(1 << 16);
-        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(1024);
-        let mut storage: Vec<&str> = Vec::with_capacity(1024);
+        let mut segment: Vec<u8> = Vec::with_capacity(1 << 16);
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(self.max_sentence_len);
+        let mut storage: Vec<&str> = Vec::with_capacity(self.max_sentence_len);
         let mut lossy: Vec<String> = Vec::new();
-        // Absolute offset of `line[0]`.
-        let mut line_offset = start;
-        // Mid-file shards begin after the word under their start offset.
-        let mut skip_partial_word = start > 0;
-        loop {
-            line.clear();
-            let n = reader
-                .read_until(b'\n', &mut line)
+        // Absolute offset of the next unread byte.
+        let mut offset = start;
+        if start > 0 {
+            // Mid-file shards begin after the word under their start offset.
+            offset += skip_partial_word(&mut reader).map_err(|e| self.io_error(e))?;
+        }
+        // A word starting at byte `p` belongs to the range holding `p - 1`:
+        // once past `end`, nothing more is ours.
+        while offset <= end {
+            segment.clear();
+            spans.clear();
+            let n = read_segment(&mut reader, &mut segment, &mut spans, self.max_sentence_len)
                 .map_err(|e| self.io_error(e))?;
             if n == 0 {
                 return Ok(());
             }
-            let mut i = 0;
-            if skip_partial_word {
-                while i < n && !is_space(line[i]) {
-                    i += 1;
-                }
-                skip_partial_word = false;
-            }
-            spans.clear();
-            let mut past_end = false;
-            while i < n {
-                while i < n && is_space(line[i]) {
-                    i += 1;
-                }
-                if i == n {
-                    break;
-                }
-                // The word at `i` belongs to the range holding byte `i - 1`.
-                if line_offset + i as u64 > end {
-                    past_end = true;
-                    break;
-                }
-                let word_start = i;
-                while i < n && !is_space(line[i]) {
-                    i += 1;
-                }
-                spans.push((word_start, i));
-            }
-            line_offset += n as u64;
+            let owned = spans
+                .iter()
+                .take_while(|&&(a, _)| offset + a as u64 <= end)
+                .count();
+            spans.truncate(owned);
+            offset += n as u64;
 
-            if let (Some(&(first, _)), Some(&(_, last))) = (spans.first(), spans.last()) {
-                let mut words = recycle(std::mem::take(&mut storage));
-                match std::str::from_utf8(&line[first..last]) {
-                    Ok(text) => {
-                        words.extend(spans.iter().map(|&(a, b)| &text[a - first..b - first]))
-                    }
-                    Err(_) => {
-                        lossy.clear();
-                        lossy.extend(
-                            spans
-                                .iter()
-                                .map(|&(a, b)| String::from_utf8_lossy(&line[a..b]).into_owned()),
-                        );
-                        words.extend(lossy.iter().map(String::as_str));
-                    }
-                }
-                let stop = emit(&words, self.max_sentence_len, f);
-                storage = recycle(words);
-                if stop {
-                    return Ok(());
+            let (Some(&(first, _)), Some(&(_, last))) = (spans.first(), spans.last()) else {
+                continue;
+            };
+            let mut words = recycle(std::mem::take(&mut storage));
+            match std::str::from_utf8(&segment[first..last]) {
+                Ok(text) => words.extend(spans.iter().map(|&(a, b)| &text[a - first..b - first])),
+                Err(_) => {
+                    lossy.clear();
+                    lossy.extend(
+                        spans
+                            .iter()
+                            .map(|&(a, b)| String::from_utf8_lossy(&segment[a..b]).into_owned()),
+                    );
+                    words.extend(lossy.iter().map(String::as_str));
                 }
             }
-            if past_end {
+            let stop = emit(&words, self.max_sentence_len, f);
+            storage = recycle(words);
+            if stop {
                 return Ok(());
             }
         }
+        Ok(())
     }
 }
 

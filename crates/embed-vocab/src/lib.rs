@@ -38,4 +38,4 @@ pub use huffman::HuffmanTree;
 pub use noise::NoiseSampler;
 pub use subsample::Subsampler;
 pub use subword::{char_ngrams, fasttext_hash};
-pub use vocab::{VocabParams, VocabParamsBuilder, Vocabulary};
+pub use vocab::{VocabParams, VocabParamsBuilder, Vocabulary, END_OF_SENTENCE};

@@ -29,6 +29,7 @@ pub struct VocabParams {
     min_count: u64,
     max_size: Option<usize>,
     threads: usize,
+    sentence_ends: bool,
 }
 
 impl Default for VocabParams {
@@ -37,6 +38,7 @@ impl Default for VocabParams {
             min_count: 5,
             max_size: None,
             threads: 1,
+            sentence_ends: false,
         }
     }
 }
@@ -63,6 +65,11 @@ impl VocabParams {
     /// Threads counting words (one shard of the corpus each).
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// Whether each sentence also counts one [`END_OF_SENTENCE`] token.
+    pub fn sentence_ends(&self) -> bool {
+        self.sentence_ends
     }
 }
 
@@ -91,6 +98,15 @@ impl VocabParamsBuilder {
         self
     }
 
+    /// Also count one [`END_OF_SENTENCE`] token (`</s>`) per sentence, as
+    /// word2vec C and fastText do for every line (default off). The token is
+    /// then an ordinary word: sorted by its count and pruned by `min_count`
+    /// (fastText's treatment; word2vec C pins it to id 0).
+    pub fn sentence_ends(mut self, yes: bool) -> Self {
+        self.params.sentence_ends = yes;
+        self
+    }
+
     /// Checks every field.
     pub fn build(self) -> Result<VocabParams> {
         let p = self.params;
@@ -110,17 +126,23 @@ impl VocabParamsBuilder {
     }
 }
 
+/// The token word2vec C and fastText insert at each line end.
+pub const END_OF_SENTENCE: &str = "</s>";
+
 type Counts = FxHashMap<Box<str>, u64>;
 
 /// Counts the words of one stream of sentences without allocating for
 /// words already seen.
 fn count_into(
     counts: &mut Counts,
+    sentence_ends: bool,
     read: impl FnOnce(&mut dyn FnMut(&[&str]) -> ControlFlow<()>) -> Result<()>,
 ) -> Result<u64> {
     let mut tokens = 0u64;
+    let mut sentences = 0u64;
     read(&mut |sentence| {
         tokens += sentence.len() as u64;
+        sentences += 1;
         for &word in sentence {
             match counts.get_mut(word) {
                 Some(c) => *c += 1,
@@ -131,6 +153,10 @@ fn count_into(
         }
         ControlFlow::Continue(())
     })?;
+    if sentence_ends && sentences > 0 {
+        *counts.entry(END_OF_SENTENCE.into()).or_insert(0) += sentences;
+        tokens += sentences;
+    }
     Ok(tokens)
 }
 
@@ -176,7 +202,9 @@ impl Vocabulary {
                     .par_iter()
                     .map(|shard| {
                         let mut counts = Counts::default();
-                        let n = count_into(&mut counts, |f| shard.for_each_sentence(f))?;
+                        let n = count_into(&mut counts, params.sentence_ends, |f| {
+                            shard.for_each_sentence(f)
+                        })?;
                         Ok((counts, n))
                     })
                     .collect::<Result<_>>()
@@ -184,7 +212,9 @@ impl Vocabulary {
             merge(parts)
         } else {
             let mut counts = Counts::default();
-            let n = count_into(&mut counts, |f| corpus.for_each_sentence(f))?;
+            let n = count_into(&mut counts, params.sentence_ends, |f| {
+                corpus.for_each_sentence(f)
+            })?;
             (counts, n)
         };
         if corpus_words == 0 {

@@ -178,3 +178,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn sentence_ends_count_one_token_per_sentence() {
+    let corpus = InMemoryCorpus::from_text("a b\n\nb c\nc a b");
+    let p = VocabParams::builder()
+        .min_count(1)
+        .sentence_ends(true)
+        .threads(2)
+        .build()
+        .unwrap();
+    let v = Vocabulary::build(&corpus, &p).unwrap();
+    assert_eq!(v.words(), ["</s>", "b", "a", "c"]);
+    assert_eq!(v.counts(), [3, 3, 2, 2]);
+    assert_eq!(v.corpus_words(), 10);
+}
