@@ -1,0 +1,498 @@
+//! The forward building blocks of a Transformer encoder, each small and on
+//! its own: matrix product, linear layer, layer norm, GELU, softmax and
+//! scaled dot-product attention for one sequence and head.
+//!
+//! Activations are row-major `[tokens, features]` matrices; every function
+//! works in place or into a caller-owned buffer, so a forward pass
+//! allocates per batch, never per token.
+
+use gemm::Parallelism;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
+use rayon::prelude::*;
+
+/// Rows per parallel task in element-wise work.
+const ROWS_PER_TASK: usize = 16;
+
+/// `c = a · b` (or `c += a · b` when `accumulate`), any strides.
+///
+/// With `parallel`, the product is split across the current rayon pool.
+///
+/// ```
+/// use embed_bert::layers::matmul_into;
+/// use ndarray::array;
+/// let a = array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let mut c = array![[1.0f32, 1.0], [1.0, 1.0]];
+/// matmul_into(a.view(), a.t(), c.view_mut(), true, false);
+/// assert_eq!(c, array![[6.0, 12.0], [12.0, 26.0]]);
+/// ```
+///
+/// # Panics
+/// When the shapes do not chain (`a: [m, k]`, `b: [k, n]`, `c: [m, n]`).
+pub fn matmul_into(
+    a: ArrayView2<'_, f32>,
+    b: ArrayView2<'_, f32>,
+    mut c: ArrayViewMut2<'_, f32>,
+    accumulate: bool,
+    parallel: bool,
+) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert_eq!(k, k2, "matmul: inner dimensions differ");
+    assert_eq!(c.dim(), (m, n), "matmul: output shape");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c.fill(0.0);
+        }
+        return;
+    }
+    let parallelism = if parallel && rayon::current_num_threads() > 1 {
+        Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        Parallelism::None
+    };
+    let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
+    let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
+    let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
+    // SAFETY: the three views are valid for their shapes and strides
+    // (checked above to chain as m×k · k×n = m×n); `c` is borrowed mutably,
+    // so it cannot alias `a` or `b`. With `read_dst == false` gemm never
+    // reads `c`, so its initial content does not matter.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            c_cs,
+            c_rs,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// A dense layer `y = x · W + b`, with `W` stored `[inputs, outputs]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linear {
+    /// `[inputs, outputs]`.
+    pub weight: Array2<f32>,
+    /// `[outputs]`.
+    pub bias: Array1<f32>,
+}
+
+impl Linear {
+    /// Builds a layer from a PyTorch-layout weight `[outputs, inputs]`.
+    pub fn from_torch(weight: ArrayView2<'_, f32>, bias: Array1<f32>) -> Self {
+        Linear {
+            weight: weight.t().as_standard_layout().into_owned(),
+            bias,
+        }
+    }
+
+    /// Number of input features.
+    pub fn inputs(&self) -> usize {
+        self.weight.nrows()
+    }
+
+    /// Number of output features.
+    pub fn outputs(&self) -> usize {
+        self.weight.ncols()
+    }
+
+    /// `out = x · W + b` (`out += x · W + b` when `accumulate`).
+    pub fn forward_into(
+        &self,
+        x: ArrayView2<'_, f32>,
+        mut out: ArrayViewMut2<'_, f32>,
+        accumulate: bool,
+    ) {
+        if accumulate {
+            out += &self.bias;
+        } else {
+            out.assign(&self.bias.broadcast(out.dim()).expect("bias width"));
+        }
+        matmul_into(x, self.weight.view(), out, true, true);
+    }
+
+    /// `x · W + b` as a new matrix.
+    ///
+    /// ```
+    /// use embed_bert::layers::Linear;
+    /// use ndarray::array;
+    /// let layer = Linear::from_torch(array![[1.0f32, 0.0], [1.0, 1.0], [0.0, 2.0]].view(), array![0.0, 0.5, 1.0]);
+    /// assert_eq!(layer.forward(array![[3.0f32, 4.0]].view()), array![[3.0, 7.5, 9.0]]);
+    /// ```
+    pub fn forward(&self, x: ArrayView2<'_, f32>) -> Array2<f32> {
+        let mut out = Array2::zeros((x.nrows(), self.outputs()));
+        self.forward_into(x, out.view_mut(), false);
+        out
+    }
+}
+
+/// Layer normalisation over the last axis with a learned scale and shift.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerNorm {
+    /// Scale (γ).
+    pub weight: Array1<f32>,
+    /// Shift (β).
+    pub bias: Array1<f32>,
+    /// Added to the variance before the square root.
+    pub eps: f32,
+}
+
+impl LayerNorm {
+    /// Normalises every row of `x` in place.
+    ///
+    /// ```
+    /// use embed_bert::layers::LayerNorm;
+    /// use ndarray::array;
+    /// let ln = LayerNorm { weight: array![1.0, 1.0], bias: array![0.0, 0.5], eps: 0.0 };
+    /// let mut x = array![[1.0f32, 3.0]];
+    /// ln.forward_inplace(x.view_mut());
+    /// assert_eq!(x, array![[-1.0, 1.5]]);
+    /// ```
+    pub fn forward_inplace(&self, mut x: ArrayViewMut2<'_, f32>) {
+        let weight = self.weight.view();
+        let bias = self.bias.view();
+        let eps = self.eps;
+        x.axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
+            .into_par_iter()
+            .for_each(|mut rows| {
+                for mut row in rows.rows_mut() {
+                    match row.as_slice_mut() {
+                        Some(row) => layer_norm_row(row, weight, bias, eps),
+                        None => {
+                            let mut owned = row.to_vec();
+                            layer_norm_row(&mut owned, weight, bias, eps);
+                            row.assign(&ArrayView1::from(&owned));
+                        }
+                    }
+                }
+            });
+    }
+}
+
+/// Sum of a slice with eight running partial sums (vectorises, and is more
+/// accurate than one running sum).
+#[inline]
+fn sum8(xs: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (a, x) in acc.iter_mut().zip(chunk) {
+            *a += x;
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// One row of layer norm: two passes (mean, then variance of the
+/// deviations), as PyTorch computes it.
+#[inline]
+fn layer_norm_row(
+    row: &mut [f32],
+    weight: ArrayView1<'_, f32>,
+    bias: ArrayView1<'_, f32>,
+    eps: f32,
+) {
+    let n = row.len() as f32;
+    let mean = sum8(row) / n;
+    for x in row.iter_mut() {
+        *x -= mean;
+    }
+    let mut acc = [0.0f32; 8];
+    let mut chunks = row.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (a, x) in acc.iter_mut().zip(chunk) {
+            *a += x * x;
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().map(|x| x * x).sum();
+    let var = (acc.iter().sum::<f32>() + tail) / n;
+    let inv = 1.0 / (var + eps).sqrt();
+    let (Some(w), Some(b)) = (weight.as_slice(), bias.as_slice()) else {
+        for ((x, w), b) in row.iter_mut().zip(weight).zip(bias) {
+            *x = *x * inv * w + b;
+        }
+        return;
+    };
+    for ((x, w), b) in row.iter_mut().zip(w).zip(b) {
+        *x = *x * inv * w + b;
+    }
+}
+
+/// The activation of the feed-forward block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `x·Φ(x)` with the exact (erf) normal CDF — BERT's `gelu`.
+    Gelu,
+    /// The tanh approximation of GELU (`gelu_new`, `gelu_pytorch_tanh`).
+    GeluTanh,
+    /// `max(x, 0)`.
+    Relu,
+}
+
+impl Activation {
+    /// Applies the activation to every element, in parallel over rows.
+    pub fn forward_inplace(self, mut x: ArrayViewMut2<'_, f32>) {
+        x.axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
+            .into_par_iter()
+            .for_each(|mut rows| match rows.as_slice_mut() {
+                Some(xs) => self.apply(xs),
+                None => rows.mapv_inplace(|v| {
+                    let mut one = [v];
+                    self.apply(&mut one);
+                    one[0]
+                }),
+            });
+    }
+
+    /// Applies the activation to a slice.
+    pub fn apply(self, xs: &mut [f32]) {
+        match self {
+            Activation::Gelu => gelu_erf(xs),
+            Activation::GeluTanh => {
+                for x in xs {
+                    let inner = 0.797_884_6 * (*x + 0.044_715 * *x * *x * *x);
+                    *x = 0.5 * *x * (1.0 + inner.tanh());
+                }
+            }
+            Activation::Relu => {
+                for x in xs {
+                    *x = x.max(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// `erf(x)` in f32 by a clamped rational approximation, accurate to a few
+/// ulp; branch-free, so loops over it vectorise.
+///
+/// ```
+/// let e = embed_bert::layers::erf(0.5);
+/// assert!((e - 0.520_499_9).abs() < 1e-6);
+/// ```
+#[inline]
+pub fn erf(x: f32) -> f32 {
+    // Odd rational minimax fit x·P(x²)/Q(x²) on [-4, 4]; erf(±4) rounds to
+    // ±1 in f32.
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = -2.726_142_3e-10_f32;
+    p = p * x2 + 2.770_681_4e-8;
+    p = p * x2 - 2.101_024e-6;
+    p = p * x2 - 5.692_506_4e-5;
+    p = p * x2 - 7.349_906_3e-4;
+    p = p * x2 - 2.954_600_5e-3;
+    p = p * x2 - 1.609_603_3e-2;
+    let mut q = -1.456_607_2e-5_f32;
+    q = q * x2 - 2.133_740_5e-4;
+    q = q * x2 - 1.682_827e-3;
+    q = q * x2 - 7.373_329e-3;
+    q = q * x2 - 1.426_474e-2;
+    // The fit overshoots 1 by an ulp near the clamp.
+    (x * p / q).clamp(-1.0, 1.0)
+}
+
+/// `x·Φ(x) = x/2·(1 + erf(x/√2))` over a slice.
+pub fn gelu_erf(xs: &mut [f32]) {
+    for x in xs {
+        *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// `e^x` in f32: range reduction to `2^n·e^r` and a degree-6 polynomial,
+/// within 2 ulp of `f32::exp`; 0 below −87.3. Branch-free, so loops over
+/// it vectorise.
+///
+/// ```
+/// let e = embed_bert::layers::exp(1.0);
+/// assert!((e - std::f32::consts::E).abs() < 1e-6);
+/// ```
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split so that n·LN2_HI is exact.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let clamped = x.clamp(-87.3, 88.7);
+    let n = (clamped * LOG2_E + 0.5).floor();
+    let r = clamped - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_2e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let y = p * r * r + r + 1.0;
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    if x < -87.3 {
+        0.0
+    } else {
+        y * scale
+    }
+}
+
+/// Softmax of one row in place (stable: the maximum is subtracted first).
+pub fn softmax_inplace(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for x in row.iter_mut() {
+        *x = exp(*x - max);
+    }
+    let inv = 1.0 / sum8(row);
+    for x in row.iter_mut() {
+        *x *= inv;
+    }
+}
+
+/// Scaled dot-product attention of one sequence and head:
+/// `out = softmax(q·kᵀ/√d + mask) · v`.
+///
+/// `key_mask[j] == false` marks a padded key: like Hugging Face, its score
+/// gets the most negative f32 added, so it receives no weight. `scores` is
+/// a `[t, t]` scratch buffer.
+pub fn attention_head(
+    q: ArrayView2<'_, f32>,
+    k: ArrayView2<'_, f32>,
+    v: ArrayView2<'_, f32>,
+    key_mask: &[bool],
+    mut scores: ArrayViewMut2<'_, f32>,
+    out: ArrayViewMut2<'_, f32>,
+) {
+    let scale = 1.0 / (q.ncols() as f32).sqrt();
+    matmul_into(q, k.t(), scores.view_mut(), false, false);
+    for mut row in scores.rows_mut() {
+        let row = row.as_slice_mut().expect("scores buffer is contiguous");
+        for (s, &keep) in row.iter_mut().zip(key_mask) {
+            *s *= scale;
+            if !keep {
+                *s += f32::MIN;
+            }
+        }
+        softmax_inplace(row);
+    }
+    matmul_into(scores.view(), v, out, false, false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// erf by its Taylor series / continued fraction in f64, for reference.
+    fn erf_f64(x: f64) -> f64 {
+        // Abramowitz–Stegun 7.1.5 series; f64 cancellation stays below
+        // 1e-12 for |x| ≤ 3.
+        let mut sum = 0.0;
+        let mut term = x;
+        let mut n = 0.0;
+        while term.abs() > 1e-17 || n < 5.0 {
+            sum += term / (2.0 * n + 1.0);
+            n += 1.0;
+            term *= -x * x / n;
+            if n > 200.0 {
+                break;
+            }
+        }
+        (sum * 2.0 / std::f64::consts::PI.sqrt()).clamp(-1.0, 1.0)
+    }
+
+    #[test]
+    fn erf_is_accurate() {
+        let mut worst = 0.0f64;
+        for i in -3000..=3000 {
+            let x = i as f32 / 1000.0;
+            let err = (erf(x) as f64 - erf_f64(x as f64)).abs();
+            worst = worst.max(err);
+        }
+        assert!(worst < 5e-7, "max abs error {worst}");
+        // Beyond 3, erf is within erfc(3) = 2.2e-5 of ±1.
+        for i in 3001..=8000 {
+            let x = i as f32 / 1000.0;
+            let e = erf(x);
+            assert!(e <= 1.0 && e > 1.0 - 2.3e-5, "erf({x}) = {e}");
+            assert_eq!(erf(-x), -e);
+        }
+    }
+
+    #[test]
+    fn exp_is_accurate() {
+        let mut worst = 0.0f64;
+        for i in -8700..=8800 {
+            let x = i as f32 / 100.0;
+            let exact = (x as f64).exp();
+            let rel = ((exp(x) as f64) - exact).abs() / exact;
+            worst = worst.max(rel);
+        }
+        assert!(worst < 3e-7, "max rel error {worst}");
+        assert_eq!(exp(f32::MIN), 0.0);
+        assert_eq!(exp(-100.0), 0.0);
+    }
+
+    #[test]
+    fn softmax_ignores_masked_keys() {
+        let q = array![[1.0f32, 0.0], [0.0, 1.0]];
+        let k = array![[1.0f32, 0.0], [5.0, 5.0]];
+        let v = array![[1.0f32, 2.0], [100.0, 100.0]];
+        let mut scores = Array2::zeros((2, 2));
+        let mut out = Array2::zeros((2, 2));
+        attention_head(
+            q.view(),
+            k.view(),
+            v.view(),
+            &[true, false],
+            scores.view_mut(),
+            out.view_mut(),
+        );
+        assert_eq!(out, array![[1.0, 2.0], [1.0, 2.0]]);
+    }
+
+    #[test]
+    fn matmul_matches_ndarray_on_strided_views() {
+        let a = Array2::from_shape_fn((7, 5), |(i, j)| (i * 5 + j) as f32 * 0.1);
+        let b = Array2::from_shape_fn((9, 5), |(i, j)| (i as f32 - j as f32) * 0.3);
+        let mut c = Array2::zeros((7, 9));
+        matmul_into(a.view(), b.t(), c.view_mut(), false, true);
+        let expected = a.dot(&b.t());
+        for (x, y) in c.iter().zip(expected.iter()) {
+            assert!((x - y).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn layer_norm_matches_the_definition() {
+        let ln = LayerNorm {
+            weight: array![1.0, 2.0, 0.5],
+            bias: array![0.0, 1.0, -1.0],
+            eps: 1e-12,
+        };
+        let mut x = array![[1.0f32, 2.0, 6.0]];
+        ln.forward_inplace(x.view_mut());
+        let mean = 3.0f32;
+        let sd = ((4.0f32 + 1.0 + 9.0) / 3.0).sqrt();
+        let expected = [
+            (1.0 - mean) / sd,
+            (2.0 - mean) / sd * 2.0 + 1.0,
+            (6.0 - mean) / sd * 0.5 - 1.0,
+        ];
+        for (x, e) in x.iter().zip(expected) {
+            assert!((x - e).abs() < 1e-6);
+        }
+    }
+}
