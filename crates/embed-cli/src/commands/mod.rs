@@ -1,0 +1,59 @@
+//! One module per subcommand; each parses its own arguments and runs.
+
+mod convert;
+mod eval;
+mod query;
+
+use clap::{Subcommand, ValueEnum};
+use embed_core::formats::VectorFormat;
+use embed_core::Result;
+
+/// The subcommands of `embed`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Score vectors on analogy and word-similarity sets.
+    Eval(eval::EvalArgs),
+    /// Nearest neighbours of a word.
+    Nn(query::NnArgs),
+    /// Solve an analogy: A is to B as C is to ?
+    Analogy(query::AnalogyArgs),
+    /// Convert vectors between file formats.
+    Convert(convert::ConvertArgs),
+}
+
+/// Runs a parsed command.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Eval(args) => eval::run(args),
+        Command::Nn(args) => query::nn(args),
+        Command::Analogy(args) => query::analogy(args),
+        Command::Convert(args) => convert::run(args),
+    }
+}
+
+/// A vectors file format as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Detect the format from the file's content.
+    Auto,
+    /// word2vec binary (word2vec C `-binary 1`, gensim `binary=True`).
+    #[value(name = "word2vec")]
+    Word2Vec,
+    /// word2vec text: a `rows dim` header, then `word v1 v2 ...`.
+    #[value(name = "word2vec-text")]
+    Word2VecText,
+    /// GloVe text: `word v1 v2 ...` with no header.
+    Glove,
+}
+
+impl FormatArg {
+    /// The explicit format, or `None` for `auto`.
+    pub fn format(self) -> Option<VectorFormat> {
+        match self {
+            FormatArg::Auto => None,
+            FormatArg::Word2Vec => Some(VectorFormat::Word2VecBinary),
+            FormatArg::Word2VecText => Some(VectorFormat::Word2VecText),
+            FormatArg::Glove => Some(VectorFormat::Glove),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! End-to-end tests of the `embed` binary: exit codes, one-line errors,
+//! JSON output that equals the library's (and so gensim's) figures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn embed(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_embed"))
+        .args(args)
+        .output()
+        .expect("the embed binary runs")
+}
+
+fn fixture_vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../embed-eval/tests/data/vectors.txt")
+}
+
+fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("EMBED_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    dir.join("data/eval").is_dir().then_some(dir)
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn missing_vectors_file_is_one_error_line_and_failure() {
+    let out = embed(&["nn", "--vectors", "/nonexistent/vectors.bin", "king"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "stderr: {err}");
+    assert!(
+        err.starts_with("embed: error: /nonexistent/vectors.bin"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn unknown_word_is_an_error() {
+    let vectors = fixture_vectors();
+    let out = embed(&[
+        "nn",
+        "--vectors",
+        vectors.to_str().unwrap(),
+        "no-such-word-here",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no-such-word-here"));
+}
+
+#[test]
+fn nn_lists_k_neighbours_without_the_query() {
+    let vectors = fixture_vectors();
+    let out = embed(&[
+        "nn",
+        "--vectors",
+        vectors.to_str().unwrap(),
+        "king",
+        "-k",
+        "4",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let words: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(words.len(), 4);
+    assert!(!words.contains(&"king"));
+}
+
+#[test]
+fn convert_round_trips_through_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = fixture_vectors();
+    let bin = dir.path().join("v.bin");
+    let glove = dir.path().join("v.glove");
+    let text = dir.path().join("v.txt");
+    for (from, to, input, output) in [
+        ("auto", "word2vec", vectors.as_path(), bin.as_path()),
+        ("word2vec", "glove", bin.as_path(), glove.as_path()),
+        ("glove", "word2vec-text", glove.as_path(), text.as_path()),
+    ] {
+        let out = embed(&[
+            "convert",
+            "--from",
+            from,
+            "--to",
+            to,
+            input.to_str().unwrap(),
+            output.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let original = std::fs::read_to_string(&vectors).unwrap();
+    let round_trip = std::fs::read_to_string(&text).unwrap();
+    let parse = |s: &str| -> Vec<Vec<f32>> {
+        s.lines()
+            .skip(1)
+            .map(|l| l.split(' ').skip(1).map(|v| v.parse().unwrap()).collect())
+            .collect()
+    };
+    assert_eq!(parse(&original), parse(&round_trip));
+}
+
+#[test]
+fn convert_refuses_auto_as_target() {
+    let vectors = fixture_vectors();
+    let out = embed(&[
+        "convert",
+        "--to",
+        "auto",
+        vectors.to_str().unwrap(),
+        "/tmp/x",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("`to`"));
+}
+
+#[test]
+fn eval_json_equals_gensim_figures() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("skipped: ../shared/data/eval is absent (set EMBED_SHARED_DIR)");
+        return;
+    };
+    let vectors = fixture_vectors();
+    let questions = shared.join("data/eval/questions-words.txt");
+    let wordsim = shared.join("data/eval/wordsim353.tsv");
+    let out = embed(&[
+        "eval",
+        "--vectors",
+        vectors.to_str().unwrap(),
+        "--analogy",
+        questions.to_str().unwrap(),
+        "--similarity",
+        wordsim.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gensim: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../embed-eval/tests/data/gensim.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let expected = gensim["analogy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["method"] == "3CosAdd" && a["restrict_vocab"] == 30000)
+        .expect("gensim figures for 3CosAdd at 30000");
+    let total = &report["analogy"]["total"];
+    let correct = total["correct"].as_u64().unwrap();
+    let evaluated = correct + total["incorrect"].as_u64().unwrap();
+    let score = expected["score"].as_f64().unwrap();
+    assert!((correct as f64 / evaluated as f64 - score).abs() < 1e-12);
+    let sections = report["analogy"]["sections"].as_array().unwrap();
+    for (ours, theirs) in sections
+        .iter()
+        .zip(expected["sections"].as_array().unwrap())
+    {
+        assert_eq!(ours["name"], theirs["name"]);
+        assert_eq!(ours["correct"], theirs["correct"]);
+        assert_eq!(ours["incorrect"], theirs["incorrect"]);
+    }
+    let similarity = report["similarity"].as_object().unwrap();
+    assert_eq!(similarity.len(), 1);
+    let ours = similarity.values().next().unwrap();
+    let theirs = gensim["similarity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["file"] == "wordsim353.tsv" && s["restrict_vocab"] == 300000)
+        .expect("gensim figures for WordSim-353");
+    // Correlations agree to 1e-6 (f32 cosines summed in a different order).
+    for key in ["spearman", "pearson", "oov_ratio"] {
+        let (a, b) = (ours[key].as_f64().unwrap(), theirs[key].as_f64().unwrap());
+        assert!((a - b).abs() < 1e-6, "{key}: {a} vs gensim {b}");
+    }
+}
+
+#[test]
+fn eval_without_sets_says_what_is_missing() {
+    let vectors = fixture_vectors();
+    let out = embed(&["eval", "--vectors", vectors.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--analogy"));
+}
