@@ -75,6 +75,34 @@ pub trait CorpusShard: Send + Sync {
     fn fraction(&self) -> f64;
 }
 
+impl<C: Corpus + ?Sized> Corpus for &C {
+    fn description(&self) -> String {
+        (**self).description()
+    }
+
+    fn for_each_sentence(&self, f: &mut SentenceFn<'_>) -> Result<()> {
+        (**self).for_each_sentence(f)
+    }
+
+    fn shards(&self, count: usize) -> Result<Vec<Box<dyn CorpusShard + '_>>> {
+        (**self).shards(count)
+    }
+}
+
+impl<C: Corpus + ?Sized> Corpus for Box<C> {
+    fn description(&self) -> String {
+        (**self).description()
+    }
+
+    fn for_each_sentence(&self, f: &mut SentenceFn<'_>) -> Result<()> {
+        (**self).for_each_sentence(f)
+    }
+
+    fn shards(&self, count: usize) -> Result<Vec<Box<dyn CorpusShard + '_>>> {
+        (**self).shards(count)
+    }
+}
+
 fn check_shard_count(count: usize) -> Result<()> {
     if count == 0 {
         return Err(Error::invalid_parameter(
