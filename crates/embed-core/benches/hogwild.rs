@@ -42,7 +42,10 @@ fn naive_atomic_dot(a: &[AtomicU32], b: &[f32]) -> f32 {
 
 fn naive_atomic_add(a: &[AtomicU32], alpha: f32, x: &[f32]) {
     for (a, x) in a.iter().zip(x) {
-        a.store((f32::from_bits(a.load(Relaxed)) + alpha * x).to_bits(), Relaxed);
+        a.store(
+            (f32::from_bits(a.load(Relaxed)) + alpha * x).to_bits(),
+            Relaxed,
+        );
     }
 }
 
