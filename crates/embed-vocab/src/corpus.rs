@@ -304,13 +304,13 @@ impl TextCorpus {
     }
 
     /// Reads the words owned by the byte range `[start, end)`: those whose
-    /// first byte follows a whitespace byte inside the range (or, for
-    /// `start == 0`, starts the file).
-    fn read_range(&self, start: u64, end: u64, f: &mut SentenceFn<'_>) -> Result<()> {
+    /// first byte follows a whitespace byte inside the range, and for the
+    /// `first` range also a word at offset 0.
+    fn read_range(&self, start: u64, end: u64, first: bool, f: &mut SentenceFn<'_>) -> Result<()> {
         let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         if self.gzip {
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, MultiGzDecoder::new(file));
-            return self.stream(reader, 0, u64::MAX, f);
+            return self.stream(reader, 0, u64::MAX, false, f);
         }
         if start > 0 {
             file.seek(SeekFrom::Start(start))
@@ -320,6 +320,7 @@ impl TextCorpus {
             BufReader::with_capacity(READ_BUFFER_BYTES, file),
             start,
             end,
+            !first,
             f,
         )
     }
@@ -333,6 +334,7 @@ impl TextCorpus {
         mut reader: impl BufRead,
         start: u64,
         end: u64,
+        skip_first_word: bool,
         f: &mut SentenceFn<'_>,
     ) -> Result<()> {
         let mut segment: Vec<u8> = Vec::with_capacity(1 << 16);
@@ -341,8 +343,8 @@ impl TextCorpus {
         let mut lossy: Vec<String> = Vec::new();
         // Absolute offset of the next unread byte.
         let mut offset = start;
-        if start > 0 {
-            // Mid-file shards begin after the word under their start offset.
+        if skip_first_word {
+            // Later shards begin after the word under their start offset.
             offset += skip_partial_word(&mut reader).map_err(|e| self.io_error(e))?;
         }
         // A word starting at byte `p` belongs to the range holding `p - 1`:
@@ -394,7 +396,7 @@ impl Corpus for TextCorpus {
     }
 
     fn for_each_sentence(&self, f: &mut SentenceFn<'_>) -> Result<()> {
-        self.read_range(0, u64::MAX, f)
+        self.read_range(0, u64::MAX, true, f)
     }
 
     /// Splits a plain-text file into `count` byte ranges of equal size.
@@ -429,6 +431,7 @@ impl Corpus for TextCorpus {
         if self.gzip || count == 1 {
             return Ok(vec![Box::new(TextShard {
                 corpus: self,
+                first: true,
                 start: 0,
                 end: u64::MAX,
                 fraction: 1.0,
@@ -449,6 +452,7 @@ impl Corpus for TextCorpus {
                 let end = if i + 1 == count { u64::MAX } else { end };
                 Box::new(TextShard {
                     corpus: self,
+                    first: i == 0,
                     start,
                     end,
                     fraction,
@@ -462,6 +466,7 @@ impl Corpus for TextCorpus {
 #[derive(Debug)]
 struct TextShard<'a> {
     corpus: &'a TextCorpus,
+    first: bool,
     start: u64,
     end: u64,
     fraction: f64,
@@ -469,7 +474,7 @@ struct TextShard<'a> {
 
 impl CorpusShard for TextShard<'_> {
     fn for_each_sentence(&self, f: &mut SentenceFn<'_>) -> Result<()> {
-        self.corpus.read_range(self.start, self.end, f)
+        self.corpus.read_range(self.start, self.end, self.first, f)
     }
 
     fn fraction(&self) -> f64 {

@@ -170,6 +170,25 @@ fn in_memory_shards_balance_words() {
     assert!((total - 1.0).abs() < 1e-12);
 }
 
+#[test]
+fn more_shards_than_bytes_still_read_each_word_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for text in ["a ", "a", "ab", " a", "a b\n"] {
+        let path = write(dir.path(), "c.txt", text.as_bytes());
+        let corpus = TextCorpus::open(&path).unwrap();
+        let expected: Vec<&str> = text.split_ascii_whitespace().collect();
+        for count in 1..8 {
+            let words: Vec<String> = corpus
+                .shards(count)
+                .unwrap()
+                .iter()
+                .flat_map(|s| shard_words(s.as_ref()))
+                .collect();
+            assert_eq!(words, expected, "{text:?} in {count} shards");
+        }
+    }
+}
+
 /// Text of words over a small alphabet (ASCII and multi-byte letters)
 /// separated by runs of every separator byte word2vec C knows.
 fn text_strategy() -> impl Strategy<Value = String> {
