@@ -3,6 +3,7 @@
 mod convert;
 mod eval;
 mod query;
+mod train;
 
 use clap::{Subcommand, ValueEnum};
 use embed_core::formats::VectorFormat;
@@ -19,6 +20,9 @@ pub enum Command {
     Analogy(query::AnalogyArgs),
     /// Convert vectors between file formats.
     Convert(convert::ConvertArgs),
+    /// Train a model on a corpus.
+    #[command(subcommand)]
+    Train(train::TrainCommand),
 }
 
 /// Runs a parsed command.
@@ -28,6 +32,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Nn(args) => query::nn(args),
         Command::Analogy(args) => query::analogy(args),
         Command::Convert(args) => convert::run(args),
+        Command::Train(command) => train::run(command),
     }
 }
 
