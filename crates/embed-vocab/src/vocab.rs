@@ -258,6 +258,44 @@ impl Vocabulary {
         Self::from_counted(counts, corpus_words, params)
     }
 
+    /// A vocabulary whose ids follow the given order, e.g. the dictionary
+    /// of a trained model file. Counts need not be sorted (the order is
+    /// kept as given); a word listed twice or more than `u32::MAX` words is
+    /// [`Error::InvalidInput`]. `corpus_words` is the number of tokens the
+    /// model was trained on, if known, else pass the counts' sum.
+    ///
+    /// ```
+    /// use embed_vocab::Vocabulary;
+    /// let v = Vocabulary::from_ordered(vec![("b".into(), 1), ("a".into(), 7)], 8)?;
+    /// assert_eq!((v.id("a"), v.total_words()), (Some(1), 8));
+    /// assert!(Vocabulary::from_ordered(vec![("a".into(), 1), ("a".into(), 1)], 2).is_err());
+    /// # Ok::<(), embed_core::Error>(())
+    /// ```
+    pub fn from_ordered(entries: Vec<(String, u64)>, corpus_words: u64) -> Result<Self> {
+        if entries.len() > u32::MAX as usize {
+            return Err(Error::InvalidInput(format!(
+                "a vocabulary holds at most {} words, got {}",
+                u32::MAX,
+                entries.len()
+            )));
+        }
+        let (words, counts): (Vec<String>, Vec<u64>) = entries.into_iter().unzip();
+        let vocab = Self::from_parts(words, counts, corpus_words);
+        if vocab.index.len() != vocab.words.len() {
+            let duplicate = vocab
+                .words
+                .iter()
+                .enumerate()
+                .find(|&(i, w)| vocab.index[w.as_str()] as usize != i)
+                .map(|(_, w)| w.clone())
+                .unwrap_or_default();
+            return Err(Error::InvalidInput(format!(
+                "word `{duplicate}` is listed twice in the vocabulary"
+            )));
+        }
+        Ok(vocab)
+    }
+
     fn from_counted(
         counts: impl IntoIterator<Item = (String, u64)>,
         corpus_words: u64,
@@ -274,10 +312,10 @@ impl Vocabulary {
         // Ids are u32: a vocabulary never holds more than 2^32 - 1 words.
         kept.truncate(u32::MAX as usize);
         let (words, counts): (Vec<String>, Vec<u64>) = kept.into_iter().unzip();
-        Self::from_sorted(words, counts, corpus_words)
+        Self::from_parts(words, counts, corpus_words)
     }
 
-    fn from_sorted(words: Vec<String>, counts: Vec<u64>, corpus_words: u64) -> Self {
+    fn from_parts(words: Vec<String>, counts: Vec<u64>, corpus_words: u64) -> Self {
         let mut index = FxHashMap::with_capacity_and_hasher(words.len(), Default::default());
         for (i, w) in words.iter().enumerate() {
             index.insert(w.clone(), i as u32);
@@ -296,7 +334,8 @@ impl Vocabulary {
         &self.words
     }
 
-    /// The counts, in id order (non-increasing).
+    /// The counts, in id order (non-increasing, except for a vocabulary made
+    /// by [`from_ordered`](Self::from_ordered)).
     pub fn counts(&self) -> &[u64] {
         &self.counts
     }
