@@ -83,6 +83,39 @@ fn row_kernels(c: &mut Criterion) {
         });
         group.finish();
 
+        // word2vec's output-layer step on one row: f = row·h, grad_h += g·row, row += g·h.
+        let gradient = |f: f32| 1e-9 * (1.0 - f);
+        let mut grad_h = vec![0.0_f32; dim];
+        let mut scratch = vec![0.0_f32; dim];
+        let mut group = c.benchmark_group(format!("output_step/{dim}"));
+        group.bench_function(BenchmarkId::new("plain", dim), |b| {
+            b.iter(|| {
+                let g = gradient(plain_dot(black_box(&row), black_box(&x)));
+                plain_axpy(g, &row, &mut grad_h);
+                plain_axpy(g, &x, &mut row);
+            })
+        });
+        group.bench_function(BenchmarkId::new("shared-three-calls", dim), |b| {
+            b.iter(|| {
+                let m = black_box(&shared);
+                let g = gradient(m.dot_row(0, black_box(&x)));
+                m.row_axpy_into(0, g, &mut grad_h);
+                m.add_to_row(0, g, &x);
+            })
+        });
+        group.bench_function(BenchmarkId::new("shared-fused", dim), |b| {
+            b.iter(|| {
+                black_box(&shared).dot_and_update(
+                    0,
+                    black_box(&x),
+                    &mut grad_h,
+                    &mut scratch,
+                    gradient,
+                )
+            })
+        });
+        group.finish();
+
         let mut group = c.benchmark_group(format!("row_axpy_into/{dim}"));
         group.bench_function(BenchmarkId::new("plain", dim), |b| {
             b.iter(|| plain_axpy(alpha, black_box(&row), black_box(&mut out)))

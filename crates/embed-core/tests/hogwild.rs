@@ -81,3 +81,28 @@ fn round_trips_through_arrays_in_any_layout() {
     expected[(2, 3)] = -1.0;
     assert_eq!(m.into_array(), expected);
 }
+
+#[test]
+fn fused_output_step_equals_the_three_separate_calls() {
+    let cols = 21;
+    let a = Array2::from_shape_fn((2, cols), |(i, j)| ((i * 7 + j) % 9) as f32 * 0.5 - 2.0);
+    let h: Vec<f32> = (0..cols).map(|j| (j % 4) as f32 - 1.5).collect();
+    let gradient = |f: f32| 0.25 * (1.0 - f);
+
+    let separate = SharedMatrix::from_array(a.clone());
+    let mut grad_separate = vec![0.5_f32; cols];
+    let f_separate = separate.dot_row(1, &h);
+    let g = gradient(f_separate);
+    separate.row_axpy_into(1, g, &mut grad_separate);
+    separate.add_to_row(1, g, &h);
+
+    let fused = SharedMatrix::from_array(a);
+    let mut grad_fused = vec![0.5_f32; cols];
+    let mut scratch = vec![0.0_f32; cols];
+    let f_fused = fused.dot_and_update(1, &h, &mut grad_fused, &mut scratch, gradient);
+
+    // Values are multiples of 1/4 and small: every sum is exact in any order.
+    assert_eq!(f_fused, f_separate);
+    assert_eq!(grad_fused, grad_separate);
+    assert_eq!(fused.into_array(), separate.into_array());
+}
