@@ -1,0 +1,60 @@
+//! # embed-word2vec
+//!
+//! word2vec (Mikolov et al. 2013) as the original C tool trains it:
+//! skip-gram or CBOW, negative sampling or hierarchical softmax (or both),
+//! random window shrinking, frequent-word subsampling, unigram^0.75 noise,
+//! a learning rate decaying linearly over all epochs' words, and lock-free
+//! training on several threads, each reading its own byte range of the
+//! corpus.
+//!
+//! * [`params`] — [`Word2VecParams`] (word2vec C's defaults) validated into
+//!   [`ValidWord2VecParams`];
+//! * [`Word2Vec`] — fit, continue training, query the output layer, save
+//!   and load the full model; it is a [`embed_core::StaticEmbedder`];
+//! * [`sigmoid`] — the clipped logistic function of the inner loop.
+//!
+//! ```
+//! use embed_core::observer::NoopObserver;
+//! use embed_vocab::InMemoryCorpus;
+//! use embed_word2vec::{Architecture, Loss, Word2Vec, Word2VecParams};
+//!
+//! let corpus = InMemoryCorpus::from_text(&"red green blue red green blue\n".repeat(100));
+//! let params = Word2VecParams::builder()
+//!     .architecture(Architecture::SkipGram)
+//!     .loss(Loss::NegativeSampling)
+//!     .dim(10)
+//!     .min_count(1)
+//!     .threads(1)
+//!     .seed(7)
+//!     .build()?;
+//! let model = Word2Vec::fit(&params, &corpus, &mut NoopObserver)?;
+//! let near = model.vectors().most_similar(&["red"], &[], 2, &Default::default())?;
+//! assert_eq!(near.len(), 2);
+//! # Ok::<(), embed_core::Error>(())
+//! ```
+//!
+//! ## Differences from word2vec C
+//!
+//! * Sentences are cut at 1000 words *before* subsampling (word2vec C fills
+//!   1000 kept words); lines are sentences and no `</s>` token is trained.
+//! * Noise words are drawn with an alias table instead of a 10^8-entry
+//!   table: the same distribution without the table's rounding.
+//! * The sigmoid table samples σ at cell centres with a float index;
+//!   [`SigmoidMode::Exact`] computes it instead. Clipping at ±6 is the same.
+//! * Each epoch starts every thread at the start of its byte range, and the
+//!   threads finish an epoch together before the next begins.
+
+#[doc(hidden)]
+pub mod bench_support;
+pub mod model;
+pub mod params;
+mod persist;
+pub mod sigmoid;
+mod train;
+mod update;
+
+pub use model::Word2Vec;
+pub use params::{
+    Architecture, CbowContext, Loss, SigmoidMode, ValidWord2VecParams, Word2VecParams,
+    Word2VecParamsBuilder, MAX_SENTENCE_WORDS,
+};
