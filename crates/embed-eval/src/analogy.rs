@@ -40,6 +40,12 @@ pub enum AnalogyMethod {
     CosAdd,
     /// `cos'(w, b) · cos'(w, c) / (cos'(w, a) + 1e-6)` with cosines shifted to
     /// `[0, 1]` (Levy and Goldberg; gensim's `most_similar_cosmul`).
+    ///
+    /// Candidates are the restricted vocabulary, as for 3CosAdd. (gensim 4.4's
+    /// `evaluate_word_analogies` accepts `similarity_function` but always
+    /// uses `most_similar`, and `most_similar_cosmul` ignores
+    /// `restrict_vocab`; the two agree when the restriction covers the whole
+    /// vocabulary.)
     #[serde(rename = "3CosMul")]
     CosMul,
 }
