@@ -53,8 +53,11 @@ pub mod sigmoid;
 mod train;
 mod update;
 
+/// Lines longer than this many words are trained as several sentences
+/// (word2vec C's `MAX_SENTENCE_LENGTH`); set by the corpus.
+pub use embed_vocab::MAX_SENTENCE_WORDS;
 pub use model::Word2Vec;
 pub use params::{
     Architecture, CbowContext, Loss, SigmoidMode, ValidWord2VecParams, Word2VecParams,
-    Word2VecParamsBuilder, MAX_SENTENCE_WORDS,
+    Word2VecParamsBuilder,
 };

@@ -71,9 +71,100 @@ pub enum SigmoidMode {
     Exact,
 }
 
-/// word2vec C's limit on the words of one training sentence; longer lines
-/// are cut into chunks of this many words.
-pub const MAX_SENTENCE_WORDS: usize = 1000;
+/// Parses the short names of the command line (`sg`, `cbow`) and the long
+/// ones (`skip-gram`).
+///
+/// ```
+/// use embed_word2vec::Architecture;
+/// assert_eq!("sg".parse::<Architecture>().unwrap(), Architecture::SkipGram);
+/// assert_eq!(Architecture::Cbow.to_string(), "cbow");
+/// assert!("glove".parse::<Architecture>().is_err());
+/// ```
+impl std::str::FromStr for Architecture {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "sg" | "skip-gram" | "skipgram" => Ok(Architecture::SkipGram),
+            "cbow" => Ok(Architecture::Cbow),
+            _ => Err(Error::invalid_parameter(
+                "model",
+                format!("`{s}` is not a word2vec architecture (sg or cbow)"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Architecture::SkipGram => "sg",
+            Architecture::Cbow => "cbow",
+        })
+    }
+}
+
+/// Parses `ns`, `hs` and `both` (and the long names `negative-sampling`,
+/// `hierarchical-softmax`).
+///
+/// ```
+/// use embed_word2vec::Loss;
+/// assert_eq!("hs".parse::<Loss>().unwrap(), Loss::HierarchicalSoftmax);
+/// assert_eq!(Loss::NegativeSampling.to_string(), "ns");
+/// ```
+impl std::str::FromStr for Loss {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "ns" | "negative-sampling" => Ok(Loss::NegativeSampling),
+            "hs" | "hierarchical-softmax" => Ok(Loss::HierarchicalSoftmax),
+            "both" => Ok(Loss::Both),
+            _ => Err(Error::invalid_parameter(
+                "loss",
+                format!("`{s}` is not a word2vec loss (ns, hs or both)"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Loss::NegativeSampling => "ns",
+            Loss::HierarchicalSoftmax => "hs",
+            Loss::Both => "both",
+        })
+    }
+}
+
+/// Parses `mean` and `sum`.
+impl std::str::FromStr for CbowContext {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "mean" => Ok(CbowContext::Mean),
+            "sum" => Ok(CbowContext::Sum),
+            _ => Err(Error::invalid_parameter(
+                "cbow_context",
+                format!("`{s}` is not a CBOW context combination (mean or sum)"),
+            )),
+        }
+    }
+}
+
+/// Parses `table` and `exact`.
+impl std::str::FromStr for SigmoidMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "table" => Ok(SigmoidMode::Table),
+            "exact" => Ok(SigmoidMode::Exact),
+            _ => Err(Error::invalid_parameter(
+                "sigmoid",
+                format!("`{s}` is not a sigmoid mode (table or exact)"),
+            )),
+        }
+    }
+}
 
 /// Hyperparameters as given by a user; defaults are word2vec C's.
 ///

@@ -1,9 +1,10 @@
 //! The inner updates of word2vec: one skip-gram pair, one CBOW window.
 //!
-//! Each update reads the rows it needs from the shared matrices into
+//! Each update copies the rows it needs from the shared matrices into
 //! thread-local buffers, computes on plain slices (vectorised dot/axpy) and
-//! adds its changes back with [`SharedMatrix::add_to_row`], exactly the
-//! arithmetic of word2vec C's `TrainModelThread`:
+//! adds its changes back with [`SharedMatrix::add_to_row`] (an output row's
+//! step is [`SharedMatrix::dot_and_update`]), exactly the arithmetic of
+//! word2vec C's `TrainModelThread`:
 //!
 //! * every output row `t` (the centre word and the noise words, or the
 //!   Huffman path's inner nodes) gets `g · h`, with
@@ -11,7 +12,6 @@
 //! * the input side gets the sum of `g · out_t` over the targets.
 
 use embed_core::hogwild::SharedMatrix;
-use embed_core::kernels::{axpy, dot};
 use embed_core::seed::Lcg;
 use embed_vocab::{HuffmanTree, NoiseSampler};
 
@@ -68,14 +68,13 @@ pub(crate) fn predict(
     let mut loss = 0.0;
     if let Some((nodes, tree)) = layers.hierarchical {
         for (&node, &code) in tree.points(word).iter().zip(tree.code(word)) {
-            nodes.read_row(node as usize, row);
-            let Some((g, l)) = sigmoid.hierarchical(dot(hidden, row), code) else {
-                continue;
-            };
-            let g = g * alpha;
-            loss += l;
-            axpy(g, row, grad);
-            nodes.add_to_row(node as usize, g, hidden);
+            // Saturated nodes are skipped (a zero gradient changes nothing).
+            nodes.dot_and_update(node as usize, hidden, grad, row, |score| {
+                sigmoid.hierarchical(score, code).map_or(0.0, |(g, l)| {
+                    loss += l;
+                    g * alpha
+                })
+            });
         }
     }
     if let Some((out, noise, negative)) = layers.negative {
@@ -89,12 +88,11 @@ pub(crate) fn predict(
                 }
                 (t, false)
             };
-            out.read_row(target as usize, row);
-            let (g, l) = sigmoid.negative_sampling(dot(hidden, row), positive);
-            let g = g * alpha;
-            loss += l;
-            axpy(g, row, grad);
-            out.add_to_row(target as usize, g, hidden);
+            out.dot_and_update(target as usize, hidden, grad, row, |score| {
+                let (g, l) = sigmoid.negative_sampling(score, positive);
+                loss += l;
+                g * alpha
+            });
         }
     }
     loss
