@@ -18,6 +18,21 @@
 //! Like gensim, evaluation folds case by upper-casing words, and when several
 //! vocabulary words fold to the same key the first one (the most frequent,
 //! in a frequency-sorted vocabulary) stands for all of them.
+//!
+//! ```no_run
+//! use embed_core::formats::{read_vectors, ReadOptions};
+//! use embed_eval::{evaluate_analogies, evaluate_word_pairs, AnalogyOptions, AnalogySet};
+//! use embed_eval::{SimilarityOptions, WordPairs};
+//!
+//! let vectors = read_vectors("vectors.bin".as_ref(), None, &ReadOptions::default())?;
+//! let questions = AnalogySet::read("questions-words.txt")?;
+//! let report = evaluate_analogies(&vectors, &questions, &AnalogyOptions::default())?;
+//! println!("{report}"); // per section, semantic, syntactic and total accuracy
+//! let pairs = WordPairs::read("wordsim353.tsv")?;
+//! let report = evaluate_word_pairs(&vectors, &pairs, &SimilarityOptions::default())?;
+//! println!("spearman {:.3}", report.spearman);
+//! # Ok::<(), embed_core::Error>(())
+//! ```
 
 pub mod analogy;
 pub mod neighbours;
