@@ -192,3 +192,99 @@ fn eval_without_sets_says_what_is_missing() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--analogy"));
 }
+
+#[test]
+fn compare_rejects_unknown_models_and_missing_corpus_before_training() {
+    let out = embed(&["compare", "--models", "word2vec-sg,bert-huge"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown model `bert-huge`"));
+    let out = embed(&["compare", "--corpus", "/nonexistent/corpus.txt"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("/nonexistent/corpus.txt"));
+}
+
+#[test]
+fn compare_trains_every_static_model_and_reports_what_eval_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    // A small corpus with planted groups: words of a group share contexts.
+    let groups = [
+        ["red", "green", "blue", "yellow"],
+        ["dog", "cat", "horse", "cow"],
+        ["paris", "rome", "berlin", "madrid"],
+    ];
+    let mut text = String::new();
+    let mut state = 17u64;
+    for _ in 0..3000 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let g = (state >> 33) as usize % groups.len();
+        for k in 0..4 {
+            let w = groups[g][((state >> (40 + 4 * k)) as usize) % 4];
+            text.push_str(w);
+            text.push(' ');
+        }
+        text.push('\n');
+    }
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, text).unwrap();
+    let pairs = dir.path().join("pairs.tsv");
+    std::fs::write(
+        &pairs,
+        "red\tgreen\t9\nred\tdog\t1\ncat\tdog\t8\nparis\tcow\t0.5\nrome\tberlin\t8.5\n",
+    )
+    .unwrap();
+    let json = dir.path().join("report.json");
+    let vectors = dir.path().join("vectors");
+    let out = embed(&[
+        "compare",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--dim",
+        "8",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--min-count",
+        "1",
+        "--similarity",
+        pairs.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--keep-vectors",
+        vectors.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    for model in ["word2vec-sg", "word2vec-cbow", "glove"] {
+        assert!(table.contains(&format!("| {model} |")), "{table}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for model in report["models"].as_array().unwrap() {
+        let name = model["model"].as_str().unwrap();
+        assert!(model["peak_rss_mib"].as_f64().unwrap() > 0.0);
+        let file = vectors.join(format!("{name}.bin"));
+        let eval = embed(&[
+            "eval",
+            "--vectors",
+            file.to_str().unwrap(),
+            "--similarity",
+            pairs.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(eval.status.success(), "{}", stderr(&eval));
+        let eval: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+        let theirs = eval["similarity"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap();
+        assert_eq!(
+            model["similarity"][0]["spearman"], theirs["spearman"],
+            "{name}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses its own arguments and runs.
 
+mod compare;
 mod convert;
 mod eval;
 mod query;
@@ -20,6 +21,11 @@ pub enum Command {
     Analogy(query::AnalogyArgs),
     /// Convert vectors between file formats.
     Convert(convert::ConvertArgs),
+    /// Train several models on one corpus with matched settings and compare them.
+    Compare(compare::CompareArgs),
+    /// Trains and evaluates one model of `embed compare` (internal).
+    #[command(hide = true)]
+    CompareWorker(compare::WorkerArgs),
     /// Train a model on a corpus.
     #[command(subcommand)]
     Train(train::TrainCommand),
@@ -33,6 +39,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::Analogy(args) => query::analogy(args),
         Command::Convert(args) => convert::run(args),
         Command::Train(command) => train::run(command),
+        Command::Compare(args) => compare::run(args),
+        Command::CompareWorker(args) => compare::worker(args),
     }
 }
 
