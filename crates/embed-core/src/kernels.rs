@@ -7,8 +7,13 @@
 //! because the kernels sit in the innermost loops of training.
 
 /// Width of the unrolled chunks: two 128-bit or one 256-bit register of
-/// `f32`s per accumulator group.
+/// `f32`s.
 const LANES: usize = 8;
+
+/// Accumulators of [`dot`]: four 128-bit registers (two 256-bit ones), so
+/// the additions of independent lanes overlap instead of waiting on each
+/// other's latency.
+const DOT_LANES: usize = 16;
 
 /// Dot product of two equal-length slices.
 ///
@@ -21,9 +26,9 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
-    let a_chunks = a.chunks_exact(LANES);
-    let b_chunks = b.chunks_exact(LANES);
+    let mut acc = [0.0f32; DOT_LANES];
+    let a_chunks = a.chunks_exact(DOT_LANES);
+    let b_chunks = b.chunks_exact(DOT_LANES);
     let tail: f32 = a_chunks
         .remainder()
         .iter()
@@ -31,11 +36,84 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| x * y)
         .sum();
     for (ca, cb) in a_chunks.zip(b_chunks) {
-        for i in 0..LANES {
+        for i in 0..DOT_LANES {
             acc[i] += ca[i] * cb[i];
         }
     }
     horizontal_sum(acc) + tail
+}
+
+/// Dot products of four equal-length rows with one query, in one pass.
+///
+/// Reading the query once for four rows saves loads over four [`dot`]
+/// calls; [`dot_rows`] builds on it to score a whole matrix.
+///
+/// ```
+/// use embed_core::kernels::dot4;
+/// let q = [1.0, 2.0];
+/// assert_eq!(dot4([&[1.0, 0.0], &[0.0, 1.0], &[1.0, 1.0], &[2.0, 2.0]], &q), [1.0, 2.0, 3.0, 6.0]);
+/// ```
+#[inline(always)]
+pub fn dot4(rows: [&[f32]; 4], query: &[f32]) -> [f32; 4] {
+    let n = query.len();
+    debug_assert!(rows.iter().all(|r| r.len() == n));
+    let rows = rows.map(|r| &r[..n]);
+    let mut acc = [[0.0f32; LANES]; 4];
+    let body = n - n % LANES;
+    for start in (0..body).step_by(LANES) {
+        let q = &query[start..start + LANES];
+        for (a, row) in acc.iter_mut().zip(&rows) {
+            let r = &row[start..start + LANES];
+            for i in 0..LANES {
+                a[i] += r[i] * q[i];
+            }
+        }
+    }
+    let mut out = [0.0f32; 4];
+    for ((o, a), row) in out.iter_mut().zip(&acc).zip(&rows) {
+        let tail: f32 = row[body..]
+            .iter()
+            .zip(&query[body..])
+            .map(|(x, y)| x * y)
+            .sum();
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = *a;
+        *o = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7)) + tail;
+    }
+    out
+}
+
+/// Dot product of every row of a row-major matrix (`rows.len() / query.len()`
+/// rows) with `query`, written to `out`, one score per row.
+///
+/// This is the inner loop of nearest-neighbour search; four rows share
+/// each load of the query.
+///
+/// ```
+/// use embed_core::kernels::dot_rows;
+/// let matrix = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+/// let mut out = [0.0; 3];
+/// dot_rows(&matrix, &[2.0, 3.0], &mut out);
+/// assert_eq!(out, [2.0, 3.0, 5.0]);
+/// ```
+pub fn dot_rows(rows: &[f32], query: &[f32], out: &mut [f32]) {
+    debug_assert_eq!(rows.len(), query.len() * out.len());
+    let dim = query.len();
+    if dim == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let mut out_quads = out.chunks_exact_mut(4);
+    let mut row_quads = rows.chunks_exact(4 * dim);
+    for (scores, quad) in (&mut out_quads).zip(&mut row_quads) {
+        let (r0, rest) = quad.split_at(dim);
+        let (r1, rest) = rest.split_at(dim);
+        let (r2, r3) = rest.split_at(dim);
+        scores.copy_from_slice(&dot4([r0, r1, r2, r3], query));
+    }
+    let rest = row_quads.remainder().chunks_exact(dim);
+    for (score, row) in out_quads.into_remainder().iter_mut().zip(rest) {
+        *score = dot4([row, row, row, row], query)[0];
+    }
 }
 
 /// `y += alpha * x`.
@@ -135,20 +213,27 @@ pub fn top_k(scores: &[f32], k: usize, skip: impl Fn(usize) -> bool) -> Vec<(usi
     }
     // The heap's top is the worst of the kept candidates.
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(k.min(scores.len()) + 1);
+    let mut threshold = f32::NEG_INFINITY;
     for (index, &score) in scores.iter().enumerate() {
         if score.is_nan() {
             continue;
         }
+        // Once the heap is full, later indices lose ties, so only a
+        // strictly higher score than the current worst can enter.
+        if heap.len() == k && score <= threshold {
+            continue;
+        }
+        if skip(index) {
+            continue;
+        }
         let candidate = Ranked { score, index };
         if heap.len() < k {
-            if !skip(index) {
-                heap.push(candidate);
-            }
+            heap.push(candidate);
         } else if let Some(mut worst) = heap.peek_mut() {
-            // Later indices lose ties, so only a strictly higher score enters.
-            if score > worst.score && !skip(index) {
-                *worst = candidate;
-            }
+            *worst = candidate;
+        }
+        if heap.len() == k {
+            threshold = heap.peek().map_or(f32::NEG_INFINITY, |r| r.score);
         }
     }
     // Ascending by "worseness" reversed gives best first.
@@ -189,8 +274,12 @@ impl Ord for Ranked {
 }
 
 #[inline]
-fn horizontal_sum(acc: [f32; LANES]) -> f32 {
-    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+fn horizontal_sum(acc: [f32; DOT_LANES]) -> f32 {
+    let mut half = [0.0f32; DOT_LANES / 2];
+    for (i, h) in half.iter_mut().enumerate() {
+        *h = acc[i] + acc[i + DOT_LANES / 2];
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = half;
     ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7))
 }
 
@@ -209,6 +298,33 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
             let expected = naive_dot(&a, &b);
             assert!((dot(&a, &b) as f64 - expected).abs() < 1e-5, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn dot4_matches_dot() {
+        for n in 0..40 {
+            let rows: Vec<Vec<f32>> = (0..4)
+                .map(|r| (0..n).map(|i| ((i * 3 + r) as f32 * 0.21).sin()).collect())
+                .collect();
+            let q: Vec<f32> = (0..n).map(|i| (i as f32 * 0.13).cos()).collect();
+            let got = dot4([&rows[0], &rows[1], &rows[2], &rows[3]], &q);
+            for (g, row) in got.iter().zip(&rows) {
+                assert!((g - dot(row, &q)).abs() < 1e-5, "n = {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn dot_rows_matches_dot() {
+        for (n, dim) in [(0, 3), (1, 3), (7, 5), (9, 16), (13, 300)] {
+            let m: Vec<f32> = (0..n * dim).map(|i| (i as f32 * 0.07).sin()).collect();
+            let q: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.3).cos()).collect();
+            let mut out = vec![f32::NAN; n];
+            dot_rows(&m, &q, &mut out);
+            for (o, row) in out.iter().zip(m.chunks_exact(dim)) {
+                assert!((o - dot(row, &q)).abs() < 1e-4, "n = {n}, dim = {dim}");
+            }
         }
     }
 

@@ -394,9 +394,7 @@ impl WordVectors {
             return scores;
         }
         let score_block = |(out, block): (&mut [f32], &[f32])| {
-            for (s, row) in out.iter_mut().zip(block.chunks_exact(dim)) {
-                *s = kernels::dot(row, query);
-            }
+            kernels::dot_rows(block, query, out);
         };
         if rows.len() >= PARALLEL_SCORING_MIN_ELEMENTS {
             scores
