@@ -50,10 +50,13 @@ pub(super) fn read(
             "first line holds no vector values",
         ));
     }
-    // The file can hold at most one row per `2 * dim + 1` bytes.
-    let justified =
-        file_size.map(|size| usize::try_from(size / (dim as u64 * 2 + 1)).unwrap_or(usize::MAX));
-    let mut builder = RowsBuilder::new(path, dim, limit, justified);
+    // Without a header, estimate the rows from the first line's length;
+    // memory grows past the estimate as rows arrive.
+    let estimate = file_size.map(|size| {
+        let rows = size / (line.len() as u64).max(1) + 1;
+        usize::try_from(rows).unwrap_or(usize::MAX)
+    });
+    let mut builder = RowsBuilder::new(path, dim, limit, estimate);
     let mut line_no = 1u64;
     let mut blank_line = None;
     loop {

@@ -22,9 +22,10 @@ pub(crate) struct RowsBuilder {
 }
 
 impl RowsBuilder {
-    /// A builder for rows of `dim` values; `expected_rows` is reserved only
-    /// as far as `justified_rows` (what the input's size can hold) allows,
-    /// or up to a small fixed amount when that is unknown.
+    /// A builder for rows of `dim` values. Of `expected_rows`, memory is
+    /// reserved only for as many as `justified_rows` (what the input's size
+    /// can hold, or suggests) allows, or a small fixed amount when that is
+    /// unknown.
     pub(crate) fn new(
         path: &Path,
         dim: usize,
