@@ -12,9 +12,9 @@ use crate::embedder::{embed_words_static, Embedder, Lookup, StaticEmbedder};
 use crate::kernels;
 use crate::{Error, Result};
 
-/// Matrices with at least this many elements are scored on several threads;
-/// below it the thread hand-off costs more than it saves.
-const PARALLEL_SCORING_MIN_ELEMENTS: usize = 1 << 22;
+/// Matrices with at least this many elements are normalised and scored on
+/// several threads; below it the thread hand-off costs more than it saves.
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 22;
 
 /// Rows scored per parallel task.
 const PARALLEL_SCORING_ROWS: usize = 4096;
@@ -172,16 +172,17 @@ impl WordVectors {
     fn unit_rows(&self) -> &UnitRows {
         self.unit.get_or_init(|| {
             let mut matrix = self.matrix.clone();
-            let norms = matrix
-                .rows_mut()
-                .into_iter()
-                .map(|mut row| {
-                    let row = row
-                        .as_slice_mut()
-                        .expect("an owned standard-layout matrix has contiguous rows");
-                    kernels::normalize(row)
-                })
-                .collect();
+            let dim = matrix.ncols();
+            let values = matrix
+                .as_slice_mut()
+                .expect("an owned standard-layout matrix is contiguous");
+            let norms = if dim == 0 {
+                vec![0.0; self.len()]
+            } else if values.len() >= PARALLEL_MIN_ELEMENTS {
+                values.par_chunks_mut(dim).map(kernels::normalize).collect()
+            } else {
+                values.chunks_mut(dim).map(kernels::normalize).collect()
+            };
             UnitRows { matrix, norms }
         })
     }
@@ -396,7 +397,7 @@ impl WordVectors {
         let score_block = |(out, block): (&mut [f32], &[f32])| {
             kernels::dot_rows(block, query, out);
         };
-        if rows.len() >= PARALLEL_SCORING_MIN_ELEMENTS {
+        if rows.len() >= PARALLEL_MIN_ELEMENTS {
             scores
                 .par_chunks_mut(PARALLEL_SCORING_ROWS)
                 .zip(rows.par_chunks(PARALLEL_SCORING_ROWS * dim))
