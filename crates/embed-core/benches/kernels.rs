@@ -3,7 +3,7 @@
 //! `cargo bench -p embed-core --bench kernels`
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use embed_core::kernels::{dot, normalize, top_k};
+use embed_core::kernels::{dot, dot_rows, normalize, top_k};
 use embed_core::{QueryOptions, WordVectors};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -31,6 +31,16 @@ fn kernels(c: &mut Criterion) {
             })
         });
     }
+    // A matrix that stays in cache: the kernel's arithmetic rate, as
+    // opposed to the memory-bound rate of the 100k-row query below.
+    let (rows, dim) = (1000, 300);
+    let matrix = random_vec(&mut rng, rows * dim);
+    let query = random_vec(&mut rng, dim);
+    let mut out = vec![0.0; rows];
+    group.throughput(Throughput::Elements((rows * dim) as u64));
+    group.bench_function("dot_rows/1000x300", |bench| {
+        bench.iter(|| dot_rows(black_box(&matrix), black_box(&query), &mut out))
+    });
     let scores = random_vec(&mut rng, 100_000);
     group.throughput(Throughput::Elements(scores.len() as u64));
     group.bench_function("top_k/100000/10", |bench| {

@@ -43,50 +43,10 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     horizontal_sum(acc) + tail
 }
 
-/// Dot products of four equal-length rows with one query, in one pass.
-///
-/// Reading the query once for four rows saves loads over four [`dot`]
-/// calls; [`dot_rows`] builds on it to score a whole matrix.
-///
-/// ```
-/// use embed_core::kernels::dot4;
-/// let q = [1.0, 2.0];
-/// assert_eq!(dot4([&[1.0, 0.0], &[0.0, 1.0], &[1.0, 1.0], &[2.0, 2.0]], &q), [1.0, 2.0, 3.0, 6.0]);
-/// ```
-#[inline(always)]
-pub fn dot4(rows: [&[f32]; 4], query: &[f32]) -> [f32; 4] {
-    let n = query.len();
-    debug_assert!(rows.iter().all(|r| r.len() == n));
-    let rows = rows.map(|r| &r[..n]);
-    let mut acc = [[0.0f32; LANES]; 4];
-    let body = n - n % LANES;
-    for start in (0..body).step_by(LANES) {
-        let q = &query[start..start + LANES];
-        for (a, row) in acc.iter_mut().zip(&rows) {
-            let r = &row[start..start + LANES];
-            for i in 0..LANES {
-                a[i] += r[i] * q[i];
-            }
-        }
-    }
-    let mut out = [0.0f32; 4];
-    for ((o, a), row) in out.iter_mut().zip(&acc).zip(&rows) {
-        let tail: f32 = row[body..]
-            .iter()
-            .zip(&query[body..])
-            .map(|(x, y)| x * y)
-            .sum();
-        let [a0, a1, a2, a3, a4, a5, a6, a7] = *a;
-        *o = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7)) + tail;
-    }
-    out
-}
-
 /// Dot product of every row of a row-major matrix (`rows.len() / query.len()`
 /// rows) with `query`, written to `out`, one score per row.
 ///
-/// This is the inner loop of nearest-neighbour search; four rows share
-/// each load of the query.
+/// This is the inner loop of nearest-neighbour search.
 ///
 /// ```
 /// use embed_core::kernels::dot_rows;
@@ -102,17 +62,8 @@ pub fn dot_rows(rows: &[f32], query: &[f32], out: &mut [f32]) {
         out.fill(0.0);
         return;
     }
-    let mut out_quads = out.chunks_exact_mut(4);
-    let mut row_quads = rows.chunks_exact(4 * dim);
-    for (scores, quad) in (&mut out_quads).zip(&mut row_quads) {
-        let (r0, rest) = quad.split_at(dim);
-        let (r1, rest) = rest.split_at(dim);
-        let (r2, r3) = rest.split_at(dim);
-        scores.copy_from_slice(&dot4([r0, r1, r2, r3], query));
-    }
-    let rest = row_quads.remainder().chunks_exact(dim);
-    for (score, row) in out_quads.into_remainder().iter_mut().zip(rest) {
-        *score = dot4([row, row, row, row], query)[0];
+    for (score, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+        *score = dot(row, query);
     }
 }
 
@@ -298,20 +249,6 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
             let expected = naive_dot(&a, &b);
             assert!((dot(&a, &b) as f64 - expected).abs() < 1e-5, "n = {n}");
-        }
-    }
-
-    #[test]
-    fn dot4_matches_dot() {
-        for n in 0..40 {
-            let rows: Vec<Vec<f32>> = (0..4)
-                .map(|r| (0..n).map(|i| ((i * 3 + r) as f32 * 0.21).sin()).collect())
-                .collect();
-            let q: Vec<f32> = (0..n).map(|i| (i as f32 * 0.13).cos()).collect();
-            let got = dot4([&rows[0], &rows[1], &rows[2], &rows[3]], &q);
-            for (g, row) in got.iter().zip(&rows) {
-                assert!((g - dot(row, &q)).abs() < 1e-5, "n = {n}");
-            }
         }
     }
 
