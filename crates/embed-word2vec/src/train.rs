@@ -29,7 +29,9 @@ use ndarray::Array2;
 
 use crate::params::{Architecture, CbowContext, ValidWord2VecParams};
 use crate::sigmoid::Sigmoid;
-use crate::update::{cbow_position, skip_gram_position, LossSum, OutputLayers, Scratch};
+use crate::update::{
+    cbow_position, skip_gram_position, unit_random, LossSum, OutputLayers, Scratch,
+};
 
 /// Words a thread trains between two looks at the shared state.
 const SYNC_WORDS: u64 = 10_000;
@@ -51,12 +53,14 @@ pub(crate) struct Weights {
 
 impl Weights {
     /// word2vec C's initialisation: input rows uniform in
-    /// `[-0.5/dim, 0.5/dim)`, output rows zero.
+    /// `[-0.5/dim, 0.5/dim)`, output rows zero (drawn from the generator's
+    /// high bits, see [`unit_random`]).
     pub(crate) fn init(params: &ValidWord2VecParams, words: usize) -> Weights {
         let dim = params.dim();
         let mut rng = Lcg::new(derive_seed(params.seed(), u64::MAX));
-        let input =
-            Array2::from_shape_simple_fn((words, dim), || (rng.next_unit_f32() - 0.5) / dim as f32);
+        let input = Array2::from_shape_simple_fn((words, dim), || {
+            (unit_random(&mut rng) - 0.5) / dim as f32
+        });
         let loss = params.loss();
         Weights {
             input,
@@ -309,7 +313,7 @@ fn run_shard(
         unsynced_words += ids.len() as u64;
         kept.clear();
         match &plan.subsampler {
-            Some(s) => kept.extend(ids.iter().filter(|&&id| s.keep(id, rng.next_unit_f32()))),
+            Some(s) => kept.extend(ids.iter().filter(|&&id| s.keep(id, unit_random(&mut rng)))),
             None => kept.extend_from_slice(&ids),
         }
         for pos in 0..kept.len() {

@@ -98,6 +98,16 @@ pub(crate) fn predict(
     loss
 }
 
+/// A uniform draw in `[0, 1)` from the top 24 bits of the generator.
+///
+/// word2vec C takes the *low* 16 bits of its LCG, whose period is only
+/// 2^16 (its initial vectors repeat every 16,384 rows at dim 100); the high
+/// bits of the same generator have no such pattern.
+#[inline]
+pub(crate) fn unit_random(rng: &mut Lcg) -> f32 {
+    (rng.next_u64() >> 40) as f32 * (1.0 / (1u32 << 24) as f32)
+}
+
 /// word2vec C's random window shrink: a reduction `b` drawn uniformly from
 /// `0..window`, leaving `window - b` words on each side.
 #[inline]
@@ -370,6 +380,22 @@ mod tests {
                 assert!((nodes[[node as usize, j]] - g * scratch.hidden[j]).abs() < 1e-6);
             }
         }
+    }
+
+    #[test]
+    fn unit_random_is_uniform_on_the_unit_interval() {
+        let mut rng = Lcg::new(1);
+        let mut buckets = [0u32; 10];
+        for _ in 0..100_000 {
+            let u = unit_random(&mut rng);
+            assert!((0.0..1.0).contains(&u));
+            buckets[(u * 10.0) as usize] += 1;
+        }
+        // Each bucket expects 10,000 draws (standard deviation about 95).
+        assert!(
+            buckets.iter().all(|&b| (9_500..10_500).contains(&b)),
+            "{buckets:?}"
+        );
     }
 
     #[test]
