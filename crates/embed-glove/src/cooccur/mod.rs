@@ -95,7 +95,13 @@ impl Cooccurrences {
         let spill = SpillDir::create_in(params.temp_dir())?;
         let shards = corpus.shards(params.threads())?;
         let per_shard = params.memory_bytes() / shards.len().max(1);
-        let layout = DenseLayout::for_budget(vocab.len(), per_shard / 2);
+        // A dense cell pays off for a pair seen several times: no use in a
+        // table with more cells than a quarter of the shard's increments.
+        let increments = vocab.corpus_words() as usize
+            * params.window()
+            * if params.symmetric() { 2 } else { 1 };
+        let useful_bytes = increments / shards.len().max(1) / 4 * std::mem::size_of::<f64>();
+        let layout = DenseLayout::for_budget(vocab.len(), (per_shard / 2).min(useful_bytes));
         let shape = CountingShape {
             window: params.window(),
             symmetric: params.symmetric(),
