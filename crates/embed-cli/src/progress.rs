@@ -17,6 +17,7 @@ pub struct ProgressDisplay {
     bar: Option<ProgressBar>,
     last_line: Instant,
     line_every: Duration,
+    last_epoch_loss: Option<f64>,
 }
 
 impl ProgressDisplay {
@@ -38,6 +39,7 @@ impl ProgressDisplay {
             bar,
             last_line: Instant::now(),
             line_every: Duration::from_secs(5),
+            last_epoch_loss: None,
         }
     }
 
@@ -50,6 +52,11 @@ impl ProgressDisplay {
             p.learning_rate,
             p.loss
         )
+    }
+
+    /// The mean loss of the last epoch that ended, if any.
+    pub fn last_epoch_loss(&self) -> Option<f64> {
+        self.last_epoch_loss
     }
 
     /// Removes the bar from the terminal.
@@ -79,6 +86,7 @@ impl TrainingObserver for ProgressDisplay {
     }
 
     fn on_epoch_end(&mut self, p: &Progress) -> Control {
+        self.last_epoch_loss = Some(p.loss);
         let line = format!(
             "{}: epoch {}/{} done, loss {:.4}",
             self.label, p.epoch, p.epochs, p.loss

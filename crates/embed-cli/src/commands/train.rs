@@ -6,7 +6,8 @@ use std::time::Instant;
 use clap::{Args, Subcommand, ValueEnum};
 use embed_core::formats::{write_vectors, VectorFormat};
 use embed_core::{Error, Result, WordVectors};
-use embed_vocab::TextCorpus;
+use embed_glove::{CooccurParams, Cooccurrences, Glove, GloveParams, OutputMode};
+use embed_vocab::{TextCorpus, VocabParams, Vocabulary};
 use embed_word2vec::{Architecture, CbowContext, Loss, Word2Vec, Word2VecParams};
 
 use crate::progress::ProgressDisplay;
@@ -16,12 +17,15 @@ use crate::progress::ProgressDisplay;
 pub enum TrainCommand {
     /// word2vec skip-gram or CBOW (word2vec C's training semantics and defaults).
     Word2vec(Word2VecArgs),
+    /// GloVe: co-occurrence counts in bounded memory, then AdaGrad (Stanford GloVe's pipeline).
+    Glove(GloveArgs),
 }
 
 /// Runs `embed train ...`.
 pub fn run(command: TrainCommand) -> Result<()> {
     match command {
         TrainCommand::Word2vec(args) => word2vec(args),
+        TrainCommand::Glove(args) => glove(args),
     }
 }
 
@@ -177,6 +181,150 @@ fn word2vec(args: Word2VecArgs) -> Result<()> {
     let vectors = model.into_vectors();
     write_vectors(&args.output, &vectors, args.format.into())?;
     summary("word2vec", &vectors, words, loss, started, &args.output);
+    Ok(())
+}
+
+/// Which GloVe vectors to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GloveOutputArg {
+    /// Word vectors plus context vectors (GloVe's default, `-model 2`).
+    Sum,
+    /// Word vectors only.
+    Word,
+    /// Word and context vectors side by side (twice the dimension).
+    Concat,
+}
+
+/// Arguments of `embed train glove`; defaults are Stanford GloVe's where it has one.
+#[derive(Debug, Args)]
+pub struct GloveArgs {
+    /// Training text (plain or gzip); lines are read as one stream of words.
+    #[arg(long)]
+    corpus: PathBuf,
+    /// Where to write the vectors (atomically).
+    #[arg(long)]
+    output: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "glove")]
+    format: OutputFormat,
+    /// Vector dimension.
+    #[arg(long, default_value_t = 100)]
+    dim: usize,
+    /// Context window.
+    #[arg(long, default_value_t = 10)]
+    window: usize,
+    /// Count context on both sides (the default).
+    #[arg(long, conflicts_with = "left_only")]
+    symmetric: bool,
+    /// Count context on the left side only.
+    #[arg(long)]
+    left_only: bool,
+    /// Words rarer than this are dropped.
+    #[arg(long, default_value_t = 5)]
+    min_count: u64,
+    /// Keep at most this many of the most frequent words.
+    #[arg(long)]
+    max_vocab: Option<usize>,
+    /// Cut-off of the weighting function (use 10 for corpora of a few million words).
+    #[arg(long, default_value_t = 100.0)]
+    x_max: f64,
+    /// Exponent of the weighting function.
+    #[arg(long, default_value_t = 0.75)]
+    power: f64,
+    /// AdaGrad's initial learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    eta: f64,
+    /// Passes over the co-occurrence matrix.
+    #[arg(long, default_value_t = 25)]
+    epochs: usize,
+    /// Threads for counting and training [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Memory limit for counting and shuffling, in MiB; beyond it sorted runs spill to disk.
+    #[arg(long, default_value_t = 4096)]
+    memory_mb: usize,
+    /// Random seed (one thread and one seed reproduce a run bit for bit).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Which vectors to write.
+    #[arg(long, value_enum, default_value = "sum")]
+    vectors: GloveOutputArg,
+    /// Also save the co-occurrence counts here, to train again without counting.
+    #[arg(long)]
+    save_cooccur: Option<PathBuf>,
+    /// Train on counts saved earlier with --save-cooccur instead of counting.
+    #[arg(long)]
+    cooccur: Option<PathBuf>,
+}
+
+fn glove(args: GloveArgs) -> Result<()> {
+    let started = Instant::now();
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let params = GloveParams::builder()
+        .dim(args.dim)
+        .x_max(args.x_max)
+        .alpha(args.power)
+        .eta(args.eta)
+        .epochs(args.epochs)
+        .threads(threads)
+        .seed(args.seed)
+        .memory_mb(args.memory_mb)
+        .output(match args.vectors {
+            GloveOutputArg::Sum => OutputMode::WPlusContext,
+            GloveOutputArg::Word => OutputMode::W,
+            GloveOutputArg::Concat => OutputMode::Concat,
+        })
+        .build()?;
+    let cooccur_params = CooccurParams::builder()
+        .window(args.window)
+        .symmetric(!args.left_only)
+        .memory_mb(args.memory_mb)
+        .threads(threads)
+        .build()?;
+    check_writable(&args.output)?;
+    let corpus = TextCorpus::open(&args.corpus)?;
+    let vocab_params = VocabParams::builder()
+        .min_count(args.min_count)
+        .max_size(args.max_vocab)
+        .threads(threads)
+        .build()?;
+    let vocab = Vocabulary::build(&corpus, &vocab_params)?;
+    eprintln!(
+        "glove: {} words in the vocabulary ({:.1} s)",
+        vocab.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let counts = match &args.cooccur {
+        Some(path) => Cooccurrences::load(path, &vocab, params.memory_bytes())?,
+        None => {
+            let counting = Instant::now();
+            let counts = Cooccurrences::count(&corpus, &vocab, &cooccur_params)?;
+            eprintln!(
+                "glove: {} co-occurrence entries counted ({:.1} s)",
+                counts.len(),
+                counting.elapsed().as_secs_f64()
+            );
+            counts
+        }
+    };
+    if let Some(path) = &args.save_cooccur {
+        counts.save(path)?;
+    }
+    let mut progress = ProgressDisplay::new("glove", threads);
+    let model = Glove::fit(&params, &counts, &vocab, &mut progress)?;
+    progress.finish();
+    let vectors = model.embedding();
+    write_vectors(&args.output, vectors, args.format.into())?;
+    summary(
+        "glove",
+        vectors,
+        vocab.corpus_words(),
+        progress.last_epoch_loss().unwrap_or(f64::NAN),
+        started,
+        &args.output,
+    );
     Ok(())
 }
 
