@@ -1,0 +1,144 @@
+//! Character embedding, one 1-D convolution per filter width, max over
+//! positions, then the activation.
+
+use embed_core::{Error, Result};
+use ndarray::{linalg::general_mat_mul, s, Array1, Array2, ArrayView2};
+
+use crate::chars::MAX_CHARS;
+use crate::options::Activation;
+
+/// The filters of one width.
+#[derive(Debug, Clone)]
+pub struct Convolution {
+    width: usize,
+    /// `[width · char_dim, filters]`: row `k · char_dim + c` holds the weights
+    /// for character offset `k` and embedding channel `c` (bilm-tf's
+    /// `W_cnn[0, k, c, n]` flattened).
+    kernel: Array2<f32>,
+    bias: Array1<f32>,
+}
+
+impl Convolution {
+    /// Filters of `width` characters from a `[width · char_dim, n]` kernel and
+    /// an `[n]` bias.
+    pub fn new(width: usize, kernel: Array2<f32>, bias: Array1<f32>) -> Result<Self> {
+        if width == 0 || width > MAX_CHARS || kernel.nrows() % width != 0 {
+            return Err(Error::invalid_parameter(
+                "width",
+                format!(
+                    "{width} does not divide the kernel's {} rows",
+                    kernel.nrows()
+                ),
+            ));
+        }
+        if bias.len() != kernel.ncols() {
+            return Err(Error::ShapeMismatch {
+                name: "convolution bias".into(),
+                expected: vec![kernel.ncols()],
+                actual: vec![bias.len()],
+            });
+        }
+        Ok(Self {
+            width,
+            kernel,
+            bias,
+        })
+    }
+
+    /// Number of filters.
+    pub fn filters(&self) -> usize {
+        self.kernel.ncols()
+    }
+}
+
+/// The character encoder's convolutional part: ids `[tokens, 50]` in,
+/// features `[tokens, Σ filters]` out.
+#[derive(Debug, Clone)]
+pub struct CharCnn {
+    /// `[262, char_dim]`, row 0 (the padding id) all zeros.
+    embedding: Array2<f32>,
+    convolutions: Vec<Convolution>,
+    activation: Activation,
+}
+
+impl CharCnn {
+    /// An encoder from an embedding table indexed by (shifted) character id,
+    /// the convolutions in feature order, and the activation.
+    pub fn new(
+        embedding: Array2<f32>,
+        convolutions: Vec<Convolution>,
+        activation: Activation,
+    ) -> Result<Self> {
+        let char_dim = embedding.ncols();
+        for conv in &convolutions {
+            if conv.kernel.nrows() != conv.width * char_dim {
+                return Err(Error::ShapeMismatch {
+                    name: format!("convolution kernel of width {}", conv.width),
+                    expected: vec![conv.width * char_dim, conv.filters()],
+                    actual: conv.kernel.shape().to_vec(),
+                });
+            }
+        }
+        Ok(Self {
+            embedding,
+            convolutions,
+            activation,
+        })
+    }
+
+    /// Width of the output features.
+    pub fn out_dim(&self) -> usize {
+        self.convolutions.iter().map(Convolution::filters).sum()
+    }
+
+    /// Features for each token's row of character ids.
+    ///
+    /// Every position of the 50-character window is convolved (AllenNLP's
+    /// "valid" convolution), so padding characters take part as they do in
+    /// the reference.
+    pub fn forward(&self, ids: ArrayView2<u16>) -> Result<Array2<f32>> {
+        if ids.ncols() != MAX_CHARS {
+            return Err(Error::InvalidInput(format!(
+                "character ids have {} columns, expected {MAX_CHARS}",
+                ids.ncols()
+            )));
+        }
+        let table_rows = self.embedding.nrows();
+        if let Some(&bad) = ids.iter().find(|&&id| usize::from(id) >= table_rows) {
+            return Err(Error::InvalidInput(format!(
+                "character id {bad} is outside the embedding table of {table_rows} rows"
+            )));
+        }
+        let char_dim = self.embedding.ncols();
+        let mut out = Array2::zeros((ids.nrows(), self.out_dim()));
+        let mut chars = Array2::<f32>::zeros((MAX_CHARS, char_dim));
+        let mut products: Vec<Array2<f32>> = self
+            .convolutions
+            .iter()
+            .map(|c| Array2::zeros((MAX_CHARS - c.width + 1, c.filters())))
+            .collect();
+        for (token_ids, mut features) in ids.rows().into_iter().zip(out.rows_mut()) {
+            for (mut row, &id) in chars.rows_mut().into_iter().zip(token_ids) {
+                row.assign(&self.embedding.row(usize::from(id)));
+            }
+            let mut column = 0;
+            for (conv, product) in self.convolutions.iter().zip(&mut products) {
+                let positions = MAX_CHARS - conv.width + 1;
+                // conv[p] = Σ_k chars[p + k] @ W_k: one product per offset k.
+                product.fill(0.0);
+                for k in 0..conv.width {
+                    let kernel_k = conv.kernel.slice(s![k * char_dim..(k + 1) * char_dim, ..]);
+                    let window = chars.slice(s![k..k + positions, ..]);
+                    general_mat_mul(1.0, &window, &kernel_k, 1.0, product);
+                }
+                for (n, (&b, column_values)) in conv.bias.iter().zip(product.columns()).enumerate()
+                {
+                    let max = column_values.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    features[column + n] = self.activation.apply(max + b);
+                }
+                column += conv.filters();
+            }
+        }
+        Ok(out)
+    }
+}
