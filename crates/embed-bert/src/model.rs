@@ -279,8 +279,22 @@ impl EncoderLayer {
         })
     }
 
-    /// Updates `hidden` (`[batch·length, hidden]`) in place.
-    fn forward(
+    /// Updates `hidden` (`[batch·length, hidden]`, rows grouped by
+    /// sequence) in place; `key_mask` is `[batch, length]`, `false` on
+    /// padding.
+    pub fn forward(&self, hidden: &mut Array2<f32>, key_mask: ArrayView2<'_, bool>) {
+        let tokens = hidden.nrows();
+        let mut ws = Workspace {
+            qkv: Array2::zeros((tokens, self.attention.qkv.outputs())),
+            context: Array2::zeros((tokens, self.attention.output.inputs())),
+            intermediate: Array2::zeros((tokens, self.feed_forward.intermediate.outputs())),
+            residual: Array2::zeros((tokens, self.attention.output.outputs())),
+        };
+        self.forward_with(hidden, key_mask, &mut ws);
+    }
+
+    /// [`EncoderLayer::forward`] with buffers reused across layers.
+    fn forward_with(
         &self,
         hidden: &mut Array2<f32>,
         key_mask: ArrayView2<'_, bool>,
@@ -432,7 +446,7 @@ impl BertModel {
         let key_mask = batch.attention_mask.mapv(|m| m != 0);
         let mut ws = Workspace::new(b * t, &self.config);
         for layer in &self.layers {
-            layer.forward(&mut hidden, key_mask.view(), &mut ws);
+            layer.forward_with(&mut hidden, key_mask.view(), &mut ws);
             if all_hidden_states {
                 hidden_states.push(to_3d(&hidden));
             }
