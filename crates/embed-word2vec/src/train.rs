@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use embed_core::hogwild::SharedMatrix;
 use embed_core::observer::{Control, Progress, TrainingObserver};
-use embed_core::schedule::{LearningRateSchedule, LinearDecay};
 use embed_core::seed::{derive_seed, Lcg};
 use embed_core::{Error, Result};
 use embed_vocab::{Corpus, CorpusShard, HuffmanTree, NoiseSampler, Subsampler, Vocabulary};
@@ -112,6 +111,23 @@ fn mean(sum: LossSum) -> f64 {
     }
 }
 
+/// The learning rate after `done` of `words_total` words: linear from
+/// `alpha` to `min_alpha` (gensim's form; with word2vec C's default
+/// `min_alpha = alpha · 1e-4` it differs from word2vec C's floored decay
+/// `alpha · (1 − done/total)` by at most `min_alpha`).
+struct Schedule {
+    alpha: f64,
+    min_alpha: f64,
+    words_total: u64,
+}
+
+impl Schedule {
+    fn rate(&self, done: u64) -> f64 {
+        let progress = (done as f64 / self.words_total as f64).min(1.0);
+        self.alpha - (self.alpha - self.min_alpha) * progress
+    }
+}
+
 /// Everything a training thread reads but never writes.
 struct Plan<'a> {
     params: &'a ValidWord2VecParams,
@@ -120,7 +136,7 @@ struct Plan<'a> {
     subsampler: Option<Subsampler>,
     noise: Option<NoiseSampler>,
     tree: Option<HuffmanTree>,
-    schedule: LinearDecay,
+    schedule: Schedule,
 }
 
 /// Trains `weights` for `params.epochs()` epochs over `corpus`.
@@ -156,11 +172,11 @@ pub(crate) fn train(
         } else {
             None
         },
-        schedule: LinearDecay::new(
-            params.alpha() as f64,
-            params.min_alpha() as f64,
-            words_total.max(1),
-        )?,
+        schedule: Schedule {
+            alpha: params.alpha() as f64,
+            min_alpha: params.min_alpha() as f64,
+            words_total: words_total.max(1),
+        },
     };
     let shards = corpus.shards(params.threads())?;
 
@@ -356,4 +372,22 @@ fn run_shard(
     })?;
     sync(&mut unsynced_words, &mut unsynced_loss);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learning_rate_falls_linearly_from_alpha_to_min_alpha() {
+        let s = Schedule {
+            alpha: 0.025,
+            min_alpha: 0.0001,
+            words_total: 1000,
+        };
+        assert_eq!(s.rate(0), 0.025);
+        assert!((s.rate(500) - 0.01255).abs() < 1e-12);
+        assert!((s.rate(1000) - 0.0001).abs() < 1e-12);
+        assert!((s.rate(5000) - 0.0001).abs() < 1e-12);
+    }
 }
