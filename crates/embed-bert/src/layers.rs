@@ -551,6 +551,24 @@ mod tests {
     }
 
     #[test]
+    fn matmul_accumulates_in_parallel() {
+        let a = Array2::from_shape_fn((5, 300), |(i, j)| ((i * 7 + j) % 13) as f32 * 0.1 - 0.6);
+        let b = Array2::from_shape_fn((300, 700), |(i, j)| ((i + 3 * j) % 11) as f32 * 0.05 - 0.25);
+        let start = Array2::from_elem((5, 700), 1.0f32);
+        for (accumulate, parallel) in [(false, false), (true, true)] {
+            let mut c = start.clone();
+            matmul_into(a.view(), b.view(), c.view_mut(), accumulate, parallel);
+            let mut expected = a.dot(&b);
+            if accumulate {
+                expected += &start;
+            }
+            for (x, y) in c.iter().zip(expected.iter()) {
+                assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
     fn layer_norm_matches_the_definition() {
         let ln = LayerNorm {
             weight: array![1.0, 2.0, 0.5],
