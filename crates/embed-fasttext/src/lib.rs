@@ -8,6 +8,10 @@
 //! * [`FastText`] — load and save `.bin` models made by the fastText tool,
 //!   write `.vec` files, look words up (a [`embed_core::StaticEmbedder`]),
 //!   predict labels and test a supervised model;
+//! * [`FastTextParams`] — fastText's options and defaults, validated;
+//!   [`FastText::fit_unsupervised`] (skip-gram, CBOW) and
+//!   [`FastText::fit_supervised`] (classification) train on a text file
+//!   with several lock-free threads;
 //! * [`dictionary`] — words, labels, subwords and word n-grams;
 //! * [`bin_format`] — the `.bin` layout, read without trusting its header.
 //!
@@ -26,10 +30,15 @@
 pub mod args;
 pub mod bin_format;
 pub mod dictionary;
+mod fit;
 pub mod model;
+pub mod params;
+mod reader;
 pub mod tables;
+mod train;
 pub mod tree;
 
 pub use args::{LossKind, ModelArgs, ModelKind};
 pub use dictionary::Dictionary;
 pub use model::{FastText, Prediction, TestReport};
+pub use params::{FastTextParams, FastTextParamsBuilder};
