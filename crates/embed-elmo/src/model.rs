@@ -7,7 +7,7 @@ use embed_core::{Error, Result};
 use ndarray::{s, Array2, Array3, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
-use crate::chars::char_ids_with_boundaries;
+use crate::chars::{char_ids_with_boundaries, MAX_CHARS};
 use crate::layers::char_cnn::Convolution;
 use crate::layers::highway::HighwayLayer;
 use crate::layers::{CharCnn, Dense, Highway, LstmCellWithProjection, ScalarMix};
@@ -216,10 +216,41 @@ impl ElmoModel {
         Ok(self.projection.forward(highway.view()))
     }
 
-    /// The activations of one sentence whose character ids already include
-    /// `<S>` and `</S>`: `n_layers + 1` arrays of `[tokens, 2 · proj]`.
-    pub fn sentence_activations(&self, ids: ArrayView2<u16>) -> Result<Vec<Array2<f32>>> {
-        let tokens = self.token_layer(ids)?;
+    /// The token layer of many tokens, in parallel chunks.
+    fn token_layer_parallel(&self, ids: ArrayView2<u16>) -> Result<Array2<f32>> {
+        const CHUNK: usize = 32;
+        let chunks: Vec<Array2<f32>> = (0..ids.nrows().div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let end = ids.nrows().min((c + 1) * CHUNK);
+                self.token_layer(ids.slice(s![c * CHUNK..end, ..]))
+            })
+            .collect::<Result<_>>()?;
+        let views: Vec<_> = chunks.iter().map(|c| c.view()).collect();
+        if views.is_empty() {
+            return Ok(Array2::zeros((0, self.options.lstm.projection_dim)));
+        }
+        ndarray::concatenate(Axis(0), &views)
+            .map_err(|e| Error::InvalidInput(format!("token layer chunks: {e}")))
+    }
+
+    /// The activations of sentences packed one after another: `ids` holds
+    /// `lengths[0]` rows of character ids for the first sentence (`<S>` and
+    /// `</S>` included), then the next sentence's, and so on. Returns
+    /// `n_layers + 1` arrays of `[Σ lengths, 2 · proj]` in the same order.
+    pub fn packed_activations(
+        &self,
+        ids: ArrayView2<u16>,
+        lengths: &[usize],
+    ) -> Result<Vec<Array2<f32>>> {
+        if lengths.iter().sum::<usize>() != ids.nrows() {
+            return Err(Error::InvalidInput(format!(
+                "sentence lengths add up to {}, but there are {} rows of character ids",
+                lengths.iter().sum::<usize>(),
+                ids.nrows()
+            )));
+        }
+        let tokens = self.token_layer_parallel(ids)?;
         let mut activations = Vec::with_capacity(self.num_activation_layers());
         activations.push(ndarray::concatenate![Axis(1), tokens, tokens]);
         let skip = self.options.lstm.use_skip_connections;
@@ -231,8 +262,10 @@ impl ElmoModel {
             .zip(&self.backward_layers)
             .enumerate()
         {
-            let mut forward = fwd.run(forward_input.view(), false);
-            let mut backward = bwd.run(backward_input.view(), true);
+            let (mut forward, mut backward) = rayon::join(
+                || fwd.run_packed(forward_input.view(), lengths, false),
+                || bwd.run_packed(backward_input.view(), lengths, true),
+            );
             if skip && layer > 0 {
                 forward += &forward_input;
                 backward += &backward_input;
@@ -244,8 +277,15 @@ impl ElmoModel {
         Ok(activations)
     }
 
-    /// Runs a batch of tokenized sentences, adding `<S>` and `</S>` to each;
-    /// sentences are processed in parallel.
+    /// The activations of one sentence whose character ids already include
+    /// `<S>` and `</S>`: `n_layers + 1` arrays of `[tokens, 2 · proj]`.
+    pub fn sentence_activations(&self, ids: ArrayView2<u16>) -> Result<Vec<Array2<f32>>> {
+        self.packed_activations(ids, &[ids.nrows()])
+    }
+
+    /// Runs a batch of tokenized sentences, adding `<S>` and `</S>` to each.
+    /// The LSTMs step through all sentences together and the two directions
+    /// run in parallel.
     ///
     /// An empty sentence still gets its two boundary tokens; an empty batch
     /// gives tensors of shape `[0, 0, dim]`.
@@ -254,23 +294,28 @@ impl ElmoModel {
         S: AsRef<[T]> + Sync,
         T: AsRef<str>,
     {
-        let per_sentence: Vec<Vec<Array2<f32>>> = batch
-            .par_iter()
-            .map(|sentence| {
-                self.sentence_activations(char_ids_with_boundaries(sentence.as_ref()).view())
-            })
-            .collect::<Result<_>>()?;
-        let steps = per_sentence.iter().map(|a| a[0].nrows()).max().unwrap_or(0);
+        let lengths: Vec<usize> = batch.iter().map(|s| s.as_ref().len() + 2).collect();
+        let mut ids = Array2::zeros((lengths.iter().sum(), MAX_CHARS));
+        let mut start = 0;
+        for (sentence, &len) in batch.iter().zip(&lengths) {
+            ids.slice_mut(s![start..start + len, ..])
+                .assign(&char_ids_with_boundaries(sentence.as_ref()));
+            start += len;
+        }
+        let packed = self.packed_activations(ids.view(), &lengths)?;
+        let steps = lengths.iter().copied().max().unwrap_or(0);
         let dim = self.output_dim();
         let mut activations =
             vec![Array3::zeros((batch.len(), steps, dim)); self.num_activation_layers()];
         let mut mask = Array2::from_elem((batch.len(), steps), false);
-        for (b, sentence) in per_sentence.iter().enumerate() {
-            let len = sentence[0].nrows();
+        let mut start = 0;
+        for (b, &len) in lengths.iter().enumerate() {
             mask.slice_mut(s![b, ..len]).fill(true);
-            for (all, one) in activations.iter_mut().zip(sentence) {
-                all.slice_mut(s![b, ..len, ..]).assign(one);
+            for (all, one) in activations.iter_mut().zip(&packed) {
+                all.slice_mut(s![b, ..len, ..])
+                    .assign(&one.slice(s![start..start + len, ..]));
             }
+            start += len;
         }
         Ok(ElmoOutput { activations, mask })
     }

@@ -198,7 +198,8 @@ fn empty_sentences_and_batches_have_defined_results() {
     // An empty sentence is `<S> </S>` and does not disturb its neighbours.
     let rows = elmo.embed_batch(&[vec![], vec!["the", "cat"]]).unwrap();
     assert_eq!(rows[0].dim(), (0, elmo.dim()));
-    assert_eq!(rows[1], elmo.embed_sequence(&["the", "cat"]).unwrap());
+    let alone = elmo.embed_sequence(&["the", "cat"]).unwrap();
+    assert!((&rows[1] - &alone).iter().all(|d| d.abs() <= 1e-5));
     let output = elmo.model().forward(&[Vec::<&str>::new()]).unwrap();
     assert_eq!(output.lengths(), vec![2]);
 }

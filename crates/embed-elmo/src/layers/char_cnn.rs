@@ -2,7 +2,7 @@
 //! positions, then the activation.
 
 use embed_core::{Error, Result};
-use ndarray::{linalg::general_mat_mul, s, Array1, Array2, ArrayView2};
+use ndarray::{s, Array1, Array2, ArrayView2};
 
 use crate::chars::MAX_CHARS;
 use crate::options::Activation;
@@ -110,34 +110,41 @@ impl CharCnn {
             )));
         }
         let char_dim = self.embedding.ncols();
-        let mut out = Array2::zeros((ids.nrows(), self.out_dim()));
-        let mut chars = Array2::<f32>::zeros((MAX_CHARS, char_dim));
-        let mut products: Vec<Array2<f32>> = self
-            .convolutions
-            .iter()
-            .map(|c| Array2::zeros((MAX_CHARS - c.width + 1, c.filters())))
-            .collect();
-        for (token_ids, mut features) in ids.rows().into_iter().zip(out.rows_mut()) {
-            for (mut row, &id) in chars.rows_mut().into_iter().zip(token_ids) {
-                row.assign(&self.embedding.row(usize::from(id)));
+        let tokens = ids.nrows();
+        // Character vectors of every token, `[tokens · 50, char_dim]`.
+        let mut chars = Array2::<f32>::zeros((tokens * MAX_CHARS, char_dim));
+        for (mut row, &id) in chars.rows_mut().into_iter().zip(ids.iter()) {
+            row.assign(&self.embedding.row(usize::from(id)));
+        }
+        let chars = chars.as_slice().expect("freshly allocated, contiguous");
+        let mut out = Array2::zeros((tokens, self.out_dim()));
+        let mut column = 0;
+        for conv in &self.convolutions {
+            let positions = MAX_CHARS - conv.width + 1;
+            let window = conv.width * char_dim;
+            // Each window of `width` characters is a contiguous run of the
+            // token's character vectors: lay them out as rows and convolve
+            // with one matrix product.
+            let mut windows = Array2::<f32>::zeros((tokens * positions, window));
+            for (r, mut row) in windows.rows_mut().into_iter().enumerate() {
+                let (token, position) = (r / positions, r % positions);
+                let first = (token * MAX_CHARS + position) * char_dim;
+                row.as_slice_mut()
+                    .expect("row of a standard-layout array")
+                    .copy_from_slice(&chars[first..first + window]);
             }
-            let mut column = 0;
-            for (conv, product) in self.convolutions.iter().zip(&mut products) {
-                let positions = MAX_CHARS - conv.width + 1;
-                // conv[p] = Σ_k chars[p + k] @ W_k: one product per offset k.
-                product.fill(0.0);
-                for k in 0..conv.width {
-                    let kernel_k = conv.kernel.slice(s![k * char_dim..(k + 1) * char_dim, ..]);
-                    let window = chars.slice(s![k..k + positions, ..]);
-                    general_mat_mul(1.0, &window, &kernel_k, 1.0, product);
+            let convolved = windows.dot(&conv.kernel);
+            let filters = conv.filters();
+            for (token, mut features) in out.rows_mut().into_iter().enumerate() {
+                let mut best = features.slice_mut(s![column..column + filters]);
+                best.fill(f32::NEG_INFINITY);
+                let rows = convolved.slice(s![token * positions..(token + 1) * positions, ..]);
+                for row in rows.rows() {
+                    best.zip_mut_with(&row, |m, &v| *m = m.max(v));
                 }
-                for (n, (&b, column_values)) in conv.bias.iter().zip(product.columns()).enumerate()
-                {
-                    let max = column_values.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                    features[column + n] = self.activation.apply(max + b);
-                }
-                column += conv.filters();
+                best.zip_mut_with(&conv.bias, |m, &b| *m = self.activation.apply(*m + b));
             }
+            column += conv.filters();
         }
         Ok(out)
     }

@@ -1,7 +1,7 @@
 //! bilm-tf's LSTM cell with a projected, clipped hidden state.
 
 use embed_core::{Error, Result};
-use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use ndarray::{linalg::general_mat_mul, s, Array1, Array2, ArrayView2, Axis};
 
 use super::sigmoid;
 
@@ -97,37 +97,101 @@ impl LstmCellWithProjection {
     /// Runs over a sentence `[steps, in]` from zero state, first to last or,
     /// with `reverse`, last to first; returns the projected state of each step
     /// at that step's row.
+    ///
+    /// ```
+    /// use embed_elmo::layers::LstmCellWithProjection;
+    /// use ndarray::Array2;
+    /// let cell = LstmCellWithProjection::new(
+    ///     Array2::ones((3, 8)), Array2::ones((1, 8)), ndarray::Array1::zeros(8),
+    ///     Array2::ones((2, 1)), 3.0, 0.5,
+    /// ).unwrap();
+    /// let out = cell.run(Array2::ones((4, 3)).view(), false);
+    /// assert_eq!(out.dim(), (4, 1));
+    /// assert!(out.iter().all(|&h| h <= 0.5)); // projection clipped
+    /// ```
     pub fn run(&self, inputs: ArrayView2<f32>, reverse: bool) -> Array2<f32> {
-        let steps = inputs.nrows();
+        self.run_packed(inputs, &[inputs.nrows()], reverse)
+    }
+
+    /// Runs over several sentences packed one after another in `inputs`
+    /// (`lengths` rows each), all at once: every step multiplies the states of
+    /// the sentences still running by the recurrent weights in one product.
+    /// Each sentence starts from zero state; with `reverse` each runs from its
+    /// own last row to its first.
+    pub fn run_packed(
+        &self,
+        inputs: ArrayView2<f32>,
+        lengths: &[usize],
+        reverse: bool,
+    ) -> Array2<f32> {
         let cell = self.projection.nrows();
-        let mut outputs = Array2::zeros((steps, self.out_dim()));
-        // Input contributions of all steps at once.
+        let mut outputs = Array2::zeros((inputs.nrows(), self.out_dim()));
+        // Input contributions of all steps of all sentences at once.
         let mut gates_from_input = inputs.dot(&self.input_weight);
         gates_from_input += &self.bias;
-        let mut state = Array1::<f32>::zeros(self.out_dim());
-        let mut memory = Array1::<f32>::zeros(cell);
-        let mut hidden = Array1::<f32>::zeros(cell);
-        let order: Box<dyn Iterator<Item = usize>> = if reverse {
-            Box::new((0..steps).rev())
-        } else {
-            Box::new(0..steps)
-        };
-        for t in order {
-            let mut z = gates_from_input.row(t).to_owned();
-            ndarray::linalg::general_mat_vec_mul(1.0, &self.state_weight.t(), &state, 1.0, &mut z);
-            let (i, rest) = z.view().split_at(Axis(0), cell);
-            let (j, rest) = rest.split_at(Axis(0), cell);
-            let (f, o) = rest.split_at(Axis(0), cell);
-            for n in 0..cell {
-                let c = sigmoid(f[n]) * memory[n] + sigmoid(i[n]) * j[n].tanh();
-                let c = clip(c, self.cell_clip);
-                memory[n] = c;
-                hidden[n] = sigmoid(o[n]) * c.tanh();
+        let mut starts = Vec::with_capacity(lengths.len());
+        let mut next = 0;
+        for &len in lengths {
+            starts.push(next);
+            next += len;
+        }
+        // Longest first, so the sentences still running are always a prefix.
+        let mut order: Vec<usize> = (0..lengths.len()).collect();
+        order.sort_by_key(|&s| std::cmp::Reverse(lengths[s]));
+        let longest = order.first().map_or(0, |&s| lengths[s]);
+        let sentences = lengths.len();
+        let mut state = Array2::<f32>::zeros((sentences, self.out_dim()));
+        let mut memory = Array2::<f32>::zeros((sentences, cell));
+        let mut hidden = Array2::<f32>::zeros((sentences, cell));
+        let mut gates = Array2::<f32>::zeros((sentences, 4 * cell));
+        let mut running = sentences;
+        for t in 0..longest {
+            while running > 0 && lengths[order[running - 1]] <= t {
+                running -= 1;
             }
-            state = hidden
-                .dot(&self.projection)
-                .mapv_into(|v| clip(v, self.proj_clip));
-            outputs.slice_mut(s![t, ..]).assign(&state);
+            let row_of = |r: usize| {
+                let s = order[r];
+                starts[s] + if reverse { lengths[s] - 1 - t } else { t }
+            };
+            let mut z = gates.slice_mut(s![..running, ..]);
+            for (r, mut row) in z.rows_mut().into_iter().enumerate() {
+                row.assign(&gates_from_input.row(row_of(r)));
+            }
+            general_mat_mul(
+                1.0,
+                &state.slice(s![..running, ..]),
+                &self.state_weight,
+                1.0,
+                &mut z,
+            );
+            for r in 0..running {
+                let z = gates.row(r);
+                let (i, rest) = z.split_at(Axis(0), cell);
+                let (j, rest) = rest.split_at(Axis(0), cell);
+                let (f, o) = rest.split_at(Axis(0), cell);
+                let mut memory = memory.row_mut(r);
+                let mut hidden = hidden.row_mut(r);
+                for n in 0..cell {
+                    let c = clip(
+                        sigmoid(f[n]) * memory[n] + sigmoid(i[n]) * j[n].tanh(),
+                        self.cell_clip,
+                    );
+                    memory[n] = c;
+                    hidden[n] = sigmoid(o[n]) * c.tanh();
+                }
+            }
+            let mut projected = state.slice_mut(s![..running, ..]);
+            general_mat_mul(
+                1.0,
+                &hidden.slice(s![..running, ..]),
+                &self.projection,
+                0.0,
+                &mut projected,
+            );
+            projected.mapv_inplace(|v| clip(v, self.proj_clip));
+            for (r, row) in projected.rows().into_iter().enumerate() {
+                outputs.row_mut(row_of(r)).assign(&row);
+            }
         }
         outputs
     }
