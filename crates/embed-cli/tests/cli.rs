@@ -288,3 +288,90 @@ fn compare_trains_every_static_model_and_reports_what_eval_reports() {
         );
     }
 }
+
+fn minilm() -> Option<PathBuf> {
+    let dir = shared_dir()?.join("models/all-MiniLM-L6-v2");
+    dir.join("model.safetensors").is_file().then_some(dir)
+}
+
+#[test]
+fn bert_similarity_and_embed_follow_sentence_transformers() {
+    let Some(model) = minilm() else {
+        eprintln!("skipped: ../shared/models/all-MiniLM-L6-v2 is absent (set EMBED_SHARED_DIR)");
+        return;
+    };
+    let model = model.to_str().unwrap();
+    let out = embed(&[
+        "bert",
+        "similarity",
+        "--model",
+        model,
+        "A man is eating food.",
+        "A man is eating a piece of bread.",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cosine: f64 = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // The value the sentence-transformers documentation gives for this pair.
+    assert!((cosine - 0.7553).abs() < 1e-4, "{cosine}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
+        .args(["bert", "embed", "--model", model])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"first line\n\nthird, after an empty one\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Vec<f64>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for vector in &lines {
+        assert_eq!(vector.len(), 384);
+        let norm: f64 = vector.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!(
+            (norm - 1.0).abs() < 1e-5,
+            "normalised like sentence-transformers"
+        );
+    }
+}
+
+#[test]
+fn bert_tokenize_prints_ids_per_line() {
+    let Some(model) = minilm() else {
+        eprintln!("skipped: ../shared/models/all-MiniLM-L6-v2 is absent (set EMBED_SHARED_DIR)");
+        return;
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
+        .args(["bert", "tokenize", "--model", model.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Hello world!\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "101 7592 2088 999 102\n"
+    );
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses its own arguments and runs.
 
+mod bert;
 mod compare;
 mod convert;
 mod eval;
@@ -26,6 +27,9 @@ pub enum Command {
     /// Trains and evaluates one model of `embed compare` (internal).
     #[command(hide = true)]
     CompareWorker(compare::WorkerArgs),
+    /// BERT: tokenize, embed and compare texts with a Hugging Face checkpoint.
+    #[command(subcommand)]
+    Bert(bert::BertCommand),
     /// Train a model on a corpus.
     #[command(subcommand)]
     Train(train::TrainCommand),
@@ -40,6 +44,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Convert(args) => convert::run(args),
         Command::Train(command) => train::run(command),
         Command::Compare(args) => compare::run(args),
+        Command::Bert(command) => bert::run(command),
         Command::CompareWorker(args) => compare::worker(args),
     }
 }
