@@ -117,35 +117,55 @@ impl CharCnn {
             row.assign(&self.embedding.row(usize::from(id)));
         }
         let chars = chars.as_slice().expect("freshly allocated, contiguous");
+        // Windows that lie wholly in a token's trailing run of one id (its
+        // padding) all hold the same characters, so one of them stands for all.
+        let tails: Vec<usize> = ids
+            .rows()
+            .into_iter()
+            .map(|r| trailing_run_start(r.as_slice()))
+            .collect();
         let mut out = Array2::zeros((tokens, self.out_dim()));
         let mut column = 0;
         for conv in &self.convolutions {
             let positions = MAX_CHARS - conv.width + 1;
             let window = conv.width * char_dim;
+            let used: Vec<usize> = tails.iter().map(|&tail| positions.min(tail + 1)).collect();
             // Each window of `width` characters is a contiguous run of the
             // token's character vectors: lay them out as rows and convolve
             // with one matrix product.
-            let mut windows = Array2::<f32>::zeros((tokens * positions, window));
-            for (r, mut row) in windows.rows_mut().into_iter().enumerate() {
-                let (token, position) = (r / positions, r % positions);
-                let first = (token * MAX_CHARS + position) * char_dim;
-                row.as_slice_mut()
-                    .expect("row of a standard-layout array")
-                    .copy_from_slice(&chars[first..first + window]);
+            let mut windows = Array2::<f32>::zeros((used.iter().sum(), window));
+            let mut rows = windows.rows_mut().into_iter();
+            for (token, &count) in used.iter().enumerate() {
+                for (position, mut row) in rows.by_ref().take(count).enumerate() {
+                    let first = (token * MAX_CHARS + position) * char_dim;
+                    row.as_slice_mut()
+                        .expect("row of a standard-layout array")
+                        .copy_from_slice(&chars[first..first + window]);
+                }
             }
             let convolved = windows.dot(&conv.kernel);
             let filters = conv.filters();
-            for (token, mut features) in out.rows_mut().into_iter().enumerate() {
+            let mut first_row = 0;
+            for (mut features, &count) in out.rows_mut().into_iter().zip(&used) {
                 let mut best = features.slice_mut(s![column..column + filters]);
                 best.fill(f32::NEG_INFINITY);
-                let rows = convolved.slice(s![token * positions..(token + 1) * positions, ..]);
-                for row in rows.rows() {
+                for row in convolved.slice(s![first_row..first_row + count, ..]).rows() {
                     best.zip_mut_with(&row, |m, &v| *m = m.max(v));
                 }
                 best.zip_mut_with(&conv.bias, |m, &b| *m = self.activation.apply(*m + b));
+                first_row += count;
             }
-            column += conv.filters();
+            column += filters;
         }
         Ok(out)
+    }
+}
+
+/// Where the run of equal ids that ends a token begins.
+fn trailing_run_start(ids: Option<&[u16]>) -> usize {
+    let Some(ids) = ids else { return 0 };
+    match ids.last() {
+        Some(&last) => ids.iter().rposition(|&id| id != last).map_or(0, |p| p + 1),
+        None => 0,
     }
 }
