@@ -31,14 +31,10 @@ SHAPES = [("32x40", 32, 40), ("8x128", 8, 128), ("1x12", 1, 12)]
 
 def make_inputs(tok, corpus, texts_path, n_texts):
     """Consecutive corpus windows cut to exactly T word pieces ([CLS]/[SEP] included)."""
-    lines = []
+    # The corpus may be one long line: cut its first words into 200-word chunks.
     with open(corpus, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if len(line.split()) > 150:
-                lines.append(line)
-            if len(lines) >= 64:
-                break
+        words = f.read(2_000_000).split()[:64 * 200]
+    lines = [" ".join(words[i:i + 200]) for i in range(0, len(words), 200)]
     batches = {}
     for name, b, t in SHAPES:
         rows = []
