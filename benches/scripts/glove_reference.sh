@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run the Stanford GloVe pipeline (vocab_count, cooccur, shuffle, glove) with the settings of
-# the embed-glove benchmark, timing each stage (wall seconds and peak RSS in KiB).
+# the embed-glove benchmark, timing each stage (wall and CPU seconds, peak RSS in KiB).
 # Usage: sh benches/scripts/glove_reference.sh GLOVE_BUILD_DIR CORPUS OUTDIR [EPOCHS] [THREADS] [MEMORY_GB]
 # GLOVE_BUILD_DIR holds the reference binaries built elsewhere (not part of this repository).
 set -eu
@@ -8,7 +8,7 @@ bin=$1; corpus=$2; out=$3; epochs=${4:-15}; threads=${5:-2}; memory=${6:-4.0}
 mkdir -p "$out"
 stage() { # name, then the command; stdin/stdout redirections are passed through sh -c
   name=$1; shift
-  /usr/bin/time -f "$name wall_s=%e peak_rss_kib=%M" -a -o "$out/times.txt" sh -c "$*"
+  /usr/bin/time -f "$name wall_s=%e user_s=%U sys_s=%S peak_rss_kib=%M" -a -o "$out/times.txt" sh -c "$*"
 }
 : > "$out/times.txt"
 stage vocab "'$bin/vocab_count' -min-count 5 -verbose 0 < '$corpus' > '$out/vocab.txt'"
