@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use embed_core::hogwild::SharedMatrix;
 use embed_core::observer::{Control, Progress, TrainingObserver};
-use embed_core::seed;
+use embed_core::{kernels, seed};
 use embed_core::{Error, Result};
 use embed_vocab::{NoiseSampler, END_OF_SENTENCE};
 use ndarray::Array2;
@@ -155,6 +155,8 @@ struct Work {
     grad: Vec<f32>,
     scratch: Vec<f32>,
     scores: Vec<f32>,
+    /// Copy of the output matrix (softmax only).
+    output_rows: Vec<f32>,
     rng: seed::Rng,
     loss_sum: f64,
     examples: u64,
@@ -336,6 +338,11 @@ impl<'a> Trainer<'a> {
             grad: vec![0.0; dim],
             scratch: vec![0.0; dim],
             scores: vec![0.0; self.output.rows()],
+            output_rows: if matches!(self.loss, OutputLoss::Softmax) {
+                vec![0.0; self.output.rows() * dim]
+            } else {
+                Vec::new()
+            },
             rng: seed::rng(self.seed, t as u64),
             loss_sum: 0.0,
             examples: 0,
@@ -473,7 +480,10 @@ impl<'a> Trainer<'a> {
                     return Ok(());
                 }
                 Token::EndOfLine => text.push_str(END_OF_SENTENCE),
-                Token::Word => text.push_str(&String::from_utf8_lossy(word)),
+                Token::Word => match std::str::from_utf8(word) {
+                    Ok(w) => text.push_str(w),
+                    Err(_) => text.push_str(&String::from_utf8_lossy(word)),
+                },
             }
             spans.push((start, text.len()));
             if token == Token::EndOfLine {
@@ -624,11 +634,20 @@ impl<'a> Trainer<'a> {
         }
     }
 
+    /// Full softmax over the output rows. Each row is read once into a
+    /// per-thread copy that serves the scores and the hidden gradient.
     fn softmax(&self, target: usize, lr: f32, work: &mut Work) -> f32 {
+        let dim = self.args.dim;
+        let rows = &mut work.output_rows;
         let scores = &mut work.scores;
         let mut max = f32::NEG_INFINITY;
-        for (i, s) in scores.iter_mut().enumerate() {
-            *s = self.output.dot_row(i, &work.hidden);
+        for (i, (s, row)) in scores
+            .iter_mut()
+            .zip(rows.chunks_exact_mut(dim))
+            .enumerate()
+        {
+            self.output.read_row(i, row);
+            *s = kernels::dot(row, &work.hidden);
             max = max.max(*s);
         }
         if !max.is_finite() {
@@ -642,10 +661,10 @@ impl<'a> Trainer<'a> {
         for s in scores.iter_mut() {
             *s /= z;
         }
-        for (i, &p) in scores.iter().enumerate() {
+        for (i, (&p, row)) in scores.iter().zip(rows.chunks_exact(dim)).enumerate() {
             let label = if i == target { 1.0 } else { 0.0 };
             let alpha = lr * (label - p);
-            self.output.row_axpy_into(i, alpha, &mut work.grad);
+            kernels::axpy(alpha, row, &mut work.grad);
             self.output.add_to_row(i, alpha, &work.hidden);
         }
         -self.tables.log(scores[target])
