@@ -218,12 +218,15 @@ impl ElmoModel {
 
     /// The token layer of many tokens, in parallel chunks.
     fn token_layer_parallel(&self, ids: ArrayView2<u16>) -> Result<Array2<f32>> {
-        const CHUNK: usize = 32;
-        let chunks: Vec<Array2<f32>> = (0..ids.nrows().div_ceil(CHUNK))
+        // Enough chunks to keep every thread busy, each large enough that the
+        // highway's products do not spend their time copying weights.
+        let threads = rayon::current_num_threads().max(1);
+        let chunk = ids.nrows().div_ceil(threads).max(64);
+        let chunks: Vec<Array2<f32>> = (0..ids.nrows().div_ceil(chunk))
             .into_par_iter()
             .map(|c| {
-                let end = ids.nrows().min((c + 1) * CHUNK);
-                self.token_layer(ids.slice(s![c * CHUNK..end, ..]))
+                let end = ids.nrows().min((c + 1) * chunk);
+                self.token_layer(ids.slice(s![c * chunk..end, ..]))
             })
             .collect::<Result<_>>()?;
         let views: Vec<_> = chunks.iter().map(|c| c.view()).collect();

@@ -1,9 +1,10 @@
 //! bilm-tf's LSTM cell with a projected, clipped hidden state.
 
 use embed_core::{Error, Result};
-use ndarray::{linalg::general_mat_mul, s, Array1, Array2, ArrayView2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
 use super::sigmoid;
+use super::small_batch::add_product;
 
 /// One direction of one biLSTM layer.
 ///
@@ -157,13 +158,7 @@ impl LstmCellWithProjection {
             for (r, mut row) in z.rows_mut().into_iter().enumerate() {
                 row.assign(&gates_from_input.row(row_of(r)));
             }
-            general_mat_mul(
-                1.0,
-                &state.slice(s![..running, ..]),
-                &self.state_weight,
-                1.0,
-                &mut z,
-            );
+            add_product(state.slice(s![..running, ..]), self.state_weight.view(), z);
             for r in 0..running {
                 let z = gates.row(r);
                 let (i, rest) = z.split_at(Axis(0), cell);
@@ -181,12 +176,11 @@ impl LstmCellWithProjection {
                 }
             }
             let mut projected = state.slice_mut(s![..running, ..]);
-            general_mat_mul(
-                1.0,
-                &hidden.slice(s![..running, ..]),
-                &self.projection,
-                0.0,
-                &mut projected,
+            projected.fill(0.0);
+            add_product(
+                hidden.slice(s![..running, ..]),
+                self.projection.view(),
+                projected.view_mut(),
             );
             projected.mapv_inplace(|v| clip(v, self.proj_clip));
             for (r, row) in projected.rows().into_iter().enumerate() {

@@ -9,6 +9,7 @@ pub mod dense;
 pub mod highway;
 pub mod lstm;
 pub mod scalar_mix;
+pub mod small_batch;
 
 pub use char_cnn::CharCnn;
 pub use dense::Dense;
