@@ -177,6 +177,27 @@ impl SentenceEmbedder {
         )
     }
 
+    /// Loads tokenizer and model from a model directory with explicit
+    /// options (start from [`EmbedOptions::from_dir`] to keep the
+    /// directory's settings and override some).
+    ///
+    /// ```no_run
+    /// use embed_bert::{EmbedOptions, Pooling, SentenceEmbedder};
+    /// let dir = "models/all-MiniLM-L6-v2";
+    /// let options = EmbedOptions {
+    ///     pooling: Pooling::Cls,
+    ///     batch_size: 64,
+    ///     threads: Some(2),
+    ///     ..EmbedOptions::from_dir(dir)?
+    /// };
+    /// let embedder = SentenceEmbedder::load_with_options(dir, options)?;
+    /// # Ok::<(), embed_core::Error>(())
+    /// ```
+    pub fn load_with_options(dir: impl AsRef<Path>, options: EmbedOptions) -> Result<Self> {
+        let dir = dir.as_ref();
+        Self::new(Tokenizer::from_dir(dir)?, BertModel::load(dir)?, options)
+    }
+
     /// Combines a tokenizer and a model; the maximum length is capped at
     /// the model's position table.
     pub fn new(tokenizer: Tokenizer, model: BertModel, options: EmbedOptions) -> Result<Self> {
