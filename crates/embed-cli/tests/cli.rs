@@ -375,3 +375,38 @@ fn bert_tokenize_prints_ids_per_line() {
         "101 7592 2088 999 102\n"
     );
 }
+
+#[test]
+fn elmo_embed_prints_one_vector_per_token_and_line() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("skipped: ../shared is absent (set EMBED_SHARED_DIR)");
+        return;
+    };
+    let dir = shared.join("models/elmo-tiny-random");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
+        .args(["elmo", "embed", "--options"])
+        .arg(dir.join("options.json"))
+        .arg("--weights")
+        .arg(dir.join("weights.hdf5"))
+        .args(["--mix", "0.2,-0.3,0.5"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"The cat sat .\n\nHello\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Vec<Vec<f64>>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.iter().map(Vec::len).collect::<Vec<_>>(), [4, 0, 1]);
+    assert!(lines.iter().flatten().all(|v| v.len() == 32));
+}

@@ -3,6 +3,7 @@
 mod bert;
 mod compare;
 mod convert;
+mod elmo;
 mod eval;
 mod query;
 mod train;
@@ -30,6 +31,9 @@ pub enum Command {
     /// BERT: tokenize, embed and compare texts with a Hugging Face checkpoint.
     #[command(subcommand)]
     Bert(bert::BertCommand),
+    /// ELMo: contextual vectors from AllenNLP / bilm-tf weights.
+    #[command(subcommand)]
+    Elmo(elmo::ElmoCommand),
     /// Train a model on a corpus.
     #[command(subcommand)]
     Train(train::TrainCommand),
@@ -45,6 +49,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Train(command) => train::run(command),
         Command::Compare(args) => compare::run(args),
         Command::Bert(command) => bert::run(command),
+        Command::Elmo(command) => elmo::run(command),
         Command::CompareWorker(args) => compare::worker(args),
     }
 }
