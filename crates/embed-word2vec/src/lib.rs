@@ -43,6 +43,19 @@
 //!   [`SigmoidMode::Exact`] computes it instead. Clipping at ±6 is the same.
 //! * Each epoch starts every thread at the start of its byte range, and the
 //!   threads finish an epoch together before the next begins.
+//! * The learning rate falls linearly from `alpha` to `min_alpha` (word2vec
+//!   C floors `alpha · (1 − progress)` at `alpha · 1e-4`; with the default
+//!   `min_alpha` the two differ by at most `min_alpha`).
+//! * Random numbers for subsampling and initial vectors come from the high
+//!   bits of word2vec's LCG (word2vec C uses its low 16 bits, which repeat
+//!   every 2^16 draws).
+//!
+//! ## Threads
+//!
+//! With `threads = 1` and a seed, training is bit for bit reproducible.
+//! With more, every thread trains its own byte range of the corpus and
+//! updates the shared matrices without locks; runs then differ from each
+//! other about as much as two seeds do.
 
 #[doc(hidden)]
 pub mod bench_support;
