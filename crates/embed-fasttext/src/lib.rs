@@ -27,6 +27,22 @@
 //! # Ok::<(), embed_core::Error>(())
 //! ```
 
+//!
+//! ## Differences from the fastText tool
+//!
+//! * Random numbers come from the workspace's generator, one stream per
+//!   thread, so models differ from the tool's bit for bit but not in
+//!   distribution; negatives are drawn ∝ count^0.5 with an alias table
+//!   instead of a 10^7-entry table.
+//! * Words of equal count are ordered by first appearance (fastText's sort
+//!   leaves their order unspecified).
+//! * Skip-gram computes a word's hidden vector once and moves it by each
+//!   step's gradient (the exact change of the mean of its rows) instead of
+//!   re-averaging the rows for every context word.
+//! * Bytes that are not UTF-8 inside a training word become U+FFFD; a
+//!   `.bin` whose dictionary holds such a word is rejected. The label
+//!   prefix is always `__label__`. Quantized `.ftz` models are rejected.
+
 pub mod args;
 pub mod bin_format;
 pub mod dictionary;
