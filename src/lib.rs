@@ -10,6 +10,8 @@
 //! | [`vocab`] | `embed-vocab` | corpus streaming, vocabulary, samplers, Huffman tree, subwords |
 //! | [`word2vec`] | `embed-word2vec` | skip-gram and CBOW, negative sampling and hierarchical softmax |
 //! | [`glove`] | `embed-glove` | co-occurrence counting in bounded memory, AdaGrad training |
+//! | [`bert`] | `embed-bert` | Hugging Face BERT: WordPiece tokenizer, encoder, sentence embeddings |
+//! | [`elmo`] | `embed-elmo` | AllenNLP ELMo: char-CNN + biLSTM contextual vectors |
 //! | [`eval`] | `embed-eval` | analogy and word-similarity evaluation (gensim's figures) |
 //! | [`compare`] | `embed-compare` | side-by-side experiments |
 //!
@@ -26,8 +28,10 @@
 //! # Ok::<(), embed::core::Error>(())
 //! ```
 
+pub use embed_bert as bert;
 pub use embed_compare as compare;
 pub use embed_core as core;
+pub use embed_elmo as elmo;
 pub use embed_eval as eval;
 pub use embed_glove as glove;
 pub use embed_vocab as vocab;
