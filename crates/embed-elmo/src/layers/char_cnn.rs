@@ -143,7 +143,7 @@ impl CharCnn {
                         .copy_from_slice(&chars[first..first + window]);
                 }
             }
-            let convolved = windows.dot(&conv.kernel);
+            let convolved = super::matmul::matmul(windows.view(), conv.kernel.view());
             let filters = conv.filters();
             let mut first_row = 0;
             for (mut features, &count) in out.rows_mut().into_iter().zip(&used) {

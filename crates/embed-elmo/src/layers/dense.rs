@@ -45,7 +45,7 @@ impl Dense {
     /// assert_eq!(layer.forward(array![[1.0, 1.0]].view()), array![[4.5, 5.5]]);
     /// ```
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        let mut y = x.dot(&self.weight);
+        let mut y = super::matmul::matmul(x, self.weight.view());
         if let Some(b) = &self.bias {
             y += b;
         }

@@ -128,7 +128,7 @@ impl LstmCellWithProjection {
         let cell = self.projection.nrows();
         let mut outputs = Array2::zeros((inputs.nrows(), self.out_dim()));
         // Input contributions of all steps of all sentences at once.
-        let mut gates_from_input = inputs.dot(&self.input_weight);
+        let mut gates_from_input = super::matmul::matmul(inputs, self.input_weight.view());
         gates_from_input += &self.bias;
         let mut starts = Vec::with_capacity(lengths.len());
         let mut next = 0;

@@ -8,6 +8,7 @@ pub mod char_cnn;
 pub mod dense;
 pub mod highway;
 pub mod lstm;
+pub mod matmul;
 pub mod scalar_mix;
 pub mod small_batch;
 
