@@ -219,9 +219,10 @@ impl ElmoModel {
     /// The token layer of many tokens, in parallel chunks.
     fn token_layer_parallel(&self, ids: ArrayView2<u16>) -> Result<Array2<f32>> {
         // Enough chunks to keep every thread busy, each large enough that the
-        // highway's products do not spend their time copying weights.
+        // highway's products do not spend their time copying weights, and
+        // small enough that the convolution windows of a chunk stay modest.
         let threads = rayon::current_num_threads().max(1);
-        let chunk = ids.nrows().div_ceil(threads).max(64);
+        let chunk = ids.nrows().div_ceil(threads).clamp(64, 512);
         let chunks: Vec<Array2<f32>> = (0..ids.nrows().div_ceil(chunk))
             .into_par_iter()
             .map(|c| {
