@@ -215,3 +215,26 @@ fn readouts_are_checked_against_the_model() {
     assert!(ScalarMix::new(vec![f32::NAN], 1.0, false).is_err());
     assert!(ScalarMix::new(vec![0.0], f32::INFINITY, false).is_err());
 }
+
+#[test]
+fn skip_connections_can_be_turned_off() {
+    let Some(dir) = model_dir() else { return };
+    let with = ElmoModel::load(dir.join("options.json"), dir.join("weights.hdf5")).unwrap();
+    let mut options = options_json(&dir);
+    options["lstm"]["use_skip_connections"] = Value::from(false);
+    let without = load_with(&options, &tensors(&dir)).unwrap();
+    let batch = [vec!["The", "cat", "sat"]];
+    let (a, b) = (
+        with.forward(&batch).unwrap(),
+        without.forward(&batch).unwrap(),
+    );
+    assert_eq!(a.activations[1], b.activations[1]);
+    // Layer 2 adds its input, layer 1's output, only with skip connections.
+    let residual = &b.activations[2] + &b.activations[1];
+    assert!((&a.activations[2] - &residual)
+        .iter()
+        .all(|d| d.abs() < 1e-6));
+    assert!((&a.activations[2] - &b.activations[2])
+        .iter()
+        .any(|d| d.abs() > 1e-3));
+}
