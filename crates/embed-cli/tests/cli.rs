@@ -410,3 +410,111 @@ fn elmo_embed_prints_one_vector_per_token_and_line() {
     assert_eq!(lines.iter().map(Vec::len).collect::<Vec<_>>(), [4, 0, 1]);
     assert!(lines.iter().flatten().all(|v| v.len() == 32));
 }
+
+fn fasttext_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../embed-fasttext/tests/fixtures/tiny.bin")
+}
+
+#[test]
+fn nn_and_eval_read_fasttext_bin_and_answer_unknown_words() {
+    let model = fasttext_fixture();
+    let model = model.to_str().unwrap();
+    let out = embed(&["nn", "--vectors", model, "anarchismxyz", "-k", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 3);
+
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = dir.path().join("pairs.tsv");
+    std::fs::write(
+        &pairs,
+        "anarchism\tanarchist\t9\nqqqxyz\tanarchism\t1\nthe\tof\t2\n",
+    )
+    .unwrap();
+    let eval = |oov: &str| -> serde_json::Value {
+        let out = embed(&[
+            "eval",
+            "--vectors",
+            model,
+            "--similarity",
+            pairs.to_str().unwrap(),
+            "--oov",
+            oov,
+            "--json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["similarity"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(eval("drop")["pairs_used"], 2);
+    assert_eq!(eval("lookup")["pairs_used"], 3);
+}
+
+#[test]
+fn fasttext_supervised_trains_predicts_and_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.txt");
+    let mut text = String::new();
+    for i in 0..300 {
+        if i % 2 == 0 {
+            text.push_str("__label__fruit red apple banana sweet\n");
+        } else {
+            text.push_str("__label__sky blue cloud rain wind\n");
+        }
+    }
+    std::fs::write(&train, text).unwrap();
+    let model = dir.path().join("model.bin");
+    let out = embed(&[
+        "train",
+        "fasttext-supervised",
+        "--input",
+        train.to_str().unwrap(),
+        "--output",
+        model.to_str().unwrap(),
+        "--epoch",
+        "5",
+        "--lr",
+        "0.5",
+        "--dim",
+        "10",
+        "--threads",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = embed(&[
+        "fasttext",
+        "test",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        train.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("N\t300"), "{text}");
+    assert!(text.contains("P@1\t1.000"), "{text}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
+        .args(["fasttext", "predict", "--model", model.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"sweet apple\nrain cloud\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "__label__fruit\n__label__sky\n"
+    );
+}

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use embed_core::formats::{read_vectors, write_vectors, ReadOptions};
+use embed_core::formats::write_vectors;
 use embed_core::{Error, Result};
 
+use super::model_file::ModelFile;
 use super::FormatArg;
 
 /// Arguments of `embed convert`.
@@ -25,12 +26,15 @@ pub struct ConvertArgs {
 
 /// Runs `embed convert`.
 pub fn run(args: ConvertArgs) -> Result<()> {
-    let to = args
-        .to
-        .format()
-        .ok_or_else(|| Error::invalid_parameter("to", "name an output format, not `auto`"))?;
-    let vectors = read_vectors(&args.input, args.from.format(), &ReadOptions::default())?;
-    write_vectors(&args.output, &vectors, to)?;
+    let to = args.to.vector_format().ok_or_else(|| {
+        Error::invalid_parameter(
+            "to",
+            "name a vectors format (word2vec, word2vec-text, glove), not `auto` or `fasttext`",
+        )
+    })?;
+    let model = ModelFile::open(&args.input, args.from)?;
+    let vectors = model.vectors();
+    write_vectors(&args.output, vectors, to)?;
     eprintln!(
         "wrote {} vectors of dimension {} to {} ({to})",
         vectors.len(),

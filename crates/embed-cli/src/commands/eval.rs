@@ -7,7 +7,7 @@ use clap::Args;
 use embed_core::{Error, Result, StaticEmbedder};
 use embed_eval::{
     evaluate_analogies, evaluate_word_pairs, AnalogyMethod, AnalogyOptions, AnalogyReport,
-    AnalogySet, SimilarityOptions, SimilarityReport, WordPairs,
+    AnalogySet, OovPolicy, SimilarityOptions, SimilarityReport, WordPairs,
 };
 use serde::Serialize;
 
@@ -31,9 +31,22 @@ pub struct EvalArgs {
     /// Score analogies with 3CosMul instead of 3CosAdd.
     #[arg(long)]
     cosmul: bool,
+    /// Word pairs with a word outside the vocabulary: `drop` them (gensim's
+    /// rule) or `lookup` a vector for it (fastText builds one from n-grams).
+    #[arg(long, value_enum, default_value = "drop")]
+    oov: OovArg,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
+}
+
+/// What to do with out-of-vocabulary words in word pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OovArg {
+    /// Leave such pairs out, as gensim does.
+    Drop,
+    /// Ask the model for a vector (fastText); drop the pair only when it has none.
+    Lookup,
 }
 
 /// Everything `embed eval` measured, as printed by `--json`.
@@ -58,6 +71,7 @@ pub fn evaluate(
     analogy: Option<&PathBuf>,
     similarity: &[PathBuf],
     analogy_options: &AnalogyOptions,
+    similarity_options: &SimilarityOptions,
 ) -> Result<(Option<AnalogyReport>, BTreeMap<String, SimilarityReport>)> {
     let analogy = analogy
         .map(|path| {
@@ -68,7 +82,7 @@ pub fn evaluate(
     let mut pairs = BTreeMap::new();
     for path in similarity {
         let set = WordPairs::read(path)?;
-        let report = evaluate_word_pairs(model, &set, &SimilarityOptions::default())?;
+        let report = evaluate_word_pairs(model, &set, similarity_options)?;
         pairs.insert(path.display().to_string(), report);
     }
     Ok((analogy, pairs))
@@ -81,7 +95,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "nothing to evaluate: give --analogy FILE and/or --similarity FILE...".into(),
         ));
     }
-    let vectors = args.vectors.load()?;
+    let model = args.vectors.load()?;
+    let vectors = model.vectors();
     let options = AnalogyOptions {
         restrict_vocab: args.restrict_vocab,
         method: if args.cosmul {
@@ -91,8 +106,20 @@ pub fn run(args: EvalArgs) -> Result<()> {
         },
         ..AnalogyOptions::default()
     };
-    let (analogy, similarity) =
-        evaluate(&vectors, args.analogy.as_ref(), &args.similarity, &options)?;
+    let similarity_options = SimilarityOptions {
+        oov: match args.oov {
+            OovArg::Drop => OovPolicy::Drop,
+            OovArg::Lookup => OovPolicy::Lookup,
+        },
+        ..SimilarityOptions::default()
+    };
+    let (analogy, similarity) = evaluate(
+        model.embedder(),
+        args.analogy.as_ref(),
+        &args.similarity,
+        &options,
+        &similarity_options,
+    )?;
     let report = EvalReport {
         vectors: args.vectors.vectors.display().to_string(),
         words: vectors.len(),

@@ -5,6 +5,8 @@ mod compare;
 mod convert;
 mod elmo;
 mod eval;
+mod fasttext;
+mod model_file;
 mod query;
 mod train;
 
@@ -34,6 +36,9 @@ pub enum Command {
     /// ELMo: contextual vectors from AllenNLP / bilm-tf weights.
     #[command(subcommand)]
     Elmo(elmo::ElmoCommand),
+    /// fastText: predict, test, print word vectors.
+    #[command(subcommand)]
+    Fasttext(fasttext::FastTextCommand),
     /// Train a model on a corpus.
     #[command(subcommand)]
     Train(train::TrainCommand),
@@ -50,6 +55,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Compare(args) => compare::run(args),
         Command::Bert(command) => bert::run(command),
         Command::Elmo(command) => elmo::run(command),
+        Command::Fasttext(command) => fasttext::run(command),
         Command::CompareWorker(args) => compare::worker(args),
     }
 }
@@ -67,13 +73,15 @@ pub enum FormatArg {
     Word2VecText,
     /// GloVe text: `word v1 v2 ...` with no header.
     Glove,
+    /// A fastText `.bin` model (reading only).
+    Fasttext,
 }
 
 impl FormatArg {
-    /// The explicit format, or `None` for `auto`.
-    pub fn format(self) -> Option<VectorFormat> {
+    /// The explicit vectors format, or `None` for `auto` and `fasttext`.
+    pub fn vector_format(self) -> Option<VectorFormat> {
         match self {
-            FormatArg::Auto => None,
+            FormatArg::Auto | FormatArg::Fasttext => None,
             FormatArg::Word2Vec => Some(VectorFormat::Word2VecBinary),
             FormatArg::Word2VecText => Some(VectorFormat::Word2VecText),
             FormatArg::Glove => Some(VectorFormat::Glove),

@@ -3,17 +3,17 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use embed_core::formats::{read_vectors, ReadOptions};
 use embed_core::vectors::QueryOptions;
-use embed_core::{Result, WordVectors};
+use embed_core::Result;
 
+use super::model_file::ModelFile;
 use super::FormatArg;
 use crate::output;
 
 /// Where to read vectors from.
 #[derive(Debug, Args)]
 pub struct VectorsArgs {
-    /// Vectors file (word2vec binary or text, GloVe text).
+    /// Vectors file (word2vec binary or text, GloVe text) or fastText `.bin` model.
     #[arg(long)]
     pub vectors: PathBuf,
     /// File format; `auto` detects it from the content.
@@ -22,9 +22,9 @@ pub struct VectorsArgs {
 }
 
 impl VectorsArgs {
-    /// Reads the vectors.
-    pub fn load(&self) -> Result<WordVectors> {
-        read_vectors(&self.vectors, self.format.format(), &ReadOptions::default())
+    /// Reads the model file.
+    pub fn load(&self) -> Result<ModelFile> {
+        ModelFile::open(&self.vectors, self.format)
     }
 }
 
@@ -64,16 +64,25 @@ fn print_ranked(results: &[(String, f32)]) -> Result<()> {
 }
 
 /// Runs `embed nn`.
+///
+/// A fastText model answers for unknown words from their n-grams.
 pub fn nn(args: NnArgs) -> Result<()> {
-    let vectors = args.vectors.load()?;
-    let results = vectors.most_similar(&[&args.word], &[], args.k, &QueryOptions::default())?;
+    let model = args.vectors.load()?;
+    let vectors = model.vectors();
+    let options = QueryOptions::default();
+    let results = match model.synthesised_vector(&args.word) {
+        Some(v) if vectors.index_of(&args.word).is_none() => {
+            vectors.most_similar_to_vector(v.view(), args.k, &options)
+        }
+        _ => vectors.most_similar(&[&args.word], &[], args.k, &options)?,
+    };
     print_ranked(&results)
 }
 
 /// Runs `embed analogy`.
 pub fn analogy(args: AnalogyArgs) -> Result<()> {
-    let vectors = args.vectors.load()?;
-    let results = vectors.most_similar(
+    let model = args.vectors.load()?;
+    let results = model.vectors().most_similar(
         &[&args.b, &args.c],
         &[&args.a],
         args.k,

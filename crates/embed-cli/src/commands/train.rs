@@ -19,6 +19,10 @@ pub enum TrainCommand {
     Word2vec(Word2VecArgs),
     /// GloVe: co-occurrence counts in bounded memory, then AdaGrad (Stanford GloVe's pipeline).
     Glove(GloveArgs),
+    /// fastText subword word vectors (skip-gram or CBOW), saved as a fastText `.bin`.
+    Fasttext(super::fasttext::TrainArgs),
+    /// fastText text classification from `__label__` lines.
+    FasttextSupervised(super::fasttext::SupervisedArgs),
 }
 
 /// Runs `embed train ...`.
@@ -26,6 +30,8 @@ pub fn run(command: TrainCommand) -> Result<()> {
     match command {
         TrainCommand::Word2vec(args) => word2vec(args),
         TrainCommand::Glove(args) => glove(args),
+        TrainCommand::Fasttext(args) => super::fasttext::train(args),
+        TrainCommand::FasttextSupervised(args) => super::fasttext::train_supervised(args),
     }
 }
 
