@@ -88,7 +88,7 @@ impl BertConfig {
                 return Err(Error::invalid_parameter(name, "must be at least 1"));
             }
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(Error::invalid_parameter(
                 "num_attention_heads",
                 format!(

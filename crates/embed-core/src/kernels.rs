@@ -295,7 +295,7 @@ mod tests {
     fn top_k_matches_full_sort() {
         let scores: Vec<f32> = (0..500).map(|i| ((i * 7919) % 101) as f32).collect();
         for k in [0, 1, 5, 100, 499, 500, 800] {
-            let skip = |i: usize| i % 3 == 0;
+            let skip = |i: usize| i.is_multiple_of(3);
             let mut expected: Vec<(usize, f32)> = scores
                 .iter()
                 .copied()

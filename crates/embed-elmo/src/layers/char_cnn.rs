@@ -22,7 +22,7 @@ impl Convolution {
     /// Filters of `width` characters from a `[width · char_dim, n]` kernel and
     /// an `[n]` bias.
     pub fn new(width: usize, kernel: Array2<f32>, bias: Array1<f32>) -> Result<Self> {
-        if width == 0 || width > MAX_CHARS || kernel.nrows() % width != 0 {
+        if width == 0 || width > MAX_CHARS || !kernel.nrows().is_multiple_of(width) {
             return Err(Error::invalid_parameter(
                 "width",
                 format!(
