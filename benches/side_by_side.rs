@@ -12,11 +12,14 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use embed::compare::{train_model, ModelKind, Settings};
 use embed::core::observer::NoopObserver;
 use embed::core::vectors::QueryOptions;
-use embed::vocab::InMemoryCorpus;
+use embed::vocab::TextCorpus;
 
 const WORDS: usize = 50_000;
 
-fn sample_corpus() -> InMemoryCorpus {
+/// The first `WORDS` words of the sample, in lines of 1000 words (as
+/// word2vec C cuts a one-line corpus), in a temporary file: fastText reads
+/// its corpus from a file.
+fn sample_corpus() -> (tempfile::TempDir, TextCorpus) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/wiki1m.txt.gz");
     let file = std::fs::File::open(path).expect("the bundled sample exists");
     let mut text = String::new();
@@ -28,8 +31,12 @@ fn sample_corpus() -> InMemoryCorpus {
         .take(WORDS)
         .map(String::from)
         .collect();
-    // Sentences of 1000 words, as word2vec C cuts a one-line corpus.
-    InMemoryCorpus::new(words.chunks(1000).map(<[String]>::to_vec).collect())
+    let lines: Vec<String> = words.chunks(1000).map(|c| c.join(" ")).collect();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("sample.txt");
+    std::fs::write(&path, lines.join("\n") + "\n").expect("the sample is written");
+    let corpus = TextCorpus::open(&path).expect("the sample opens");
+    (dir, corpus)
 }
 
 fn settings() -> Settings {
@@ -44,7 +51,7 @@ fn settings() -> Settings {
 }
 
 fn training(c: &mut Criterion) {
-    let corpus = sample_corpus();
+    let (_dir, corpus) = sample_corpus();
     let mut group = c.benchmark_group("train_one_epoch");
     group.sample_size(10);
     group.throughput(Throughput::Elements(WORDS as u64));
@@ -57,7 +64,7 @@ fn training(c: &mut Criterion) {
 }
 
 fn queries(c: &mut Criterion) {
-    let corpus = sample_corpus();
+    let (_dir, corpus) = sample_corpus();
     let mut group = c.benchmark_group("most_similar_top10");
     for kind in ModelKind::ALL_STATIC {
         let trained = train_model(kind, &corpus, &settings(), &mut NoopObserver).unwrap();

@@ -9,6 +9,7 @@
 //! | [`core`] | `embed-core` | `Embedder` traits, errors, `WordVectors`, file formats, optimizers, lock-free matrices |
 //! | [`vocab`] | `embed-vocab` | corpus streaming, vocabulary, samplers, Huffman tree, subwords |
 //! | [`word2vec`] | `embed-word2vec` | skip-gram and CBOW, negative sampling and hierarchical softmax |
+//! | [`fasttext`] | `embed-fasttext` | subword vectors, text classification, fastText `.bin` files |
 //! | [`glove`] | `embed-glove` | co-occurrence counting in bounded memory, AdaGrad training |
 //! | [`bert`] | `embed-bert` | Hugging Face BERT: WordPiece tokenizer, encoder, sentence embeddings |
 //! | [`elmo`] | `embed-elmo` | AllenNLP ELMo: char-CNN + biLSTM contextual vectors |
@@ -33,6 +34,7 @@ pub use embed_compare as compare;
 pub use embed_core as core;
 pub use embed_elmo as elmo;
 pub use embed_eval as eval;
+pub use embed_fasttext as fasttext;
 pub use embed_glove as glove;
 pub use embed_vocab as vocab;
 pub use embed_word2vec as word2vec;

@@ -257,7 +257,7 @@ fn compare_trains_every_static_model_and_reports_what_eval_reports() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = String::from_utf8(out.stdout).unwrap();
-    for model in ["word2vec-sg", "word2vec-cbow", "glove"] {
+    for model in ["word2vec-sg", "word2vec-cbow", "glove", "fasttext"] {
         assert!(table.contains(&format!("| {model} |")), "{table}");
     }
     let report: serde_json::Value =

@@ -12,7 +12,7 @@
 //!
 //! let experiment = Experiment {
 //!     corpus: "data/sample/wiki1m.txt.gz".into(),
-//!     models: vec![ModelKind::Word2VecSkipGram, ModelKind::Glove],
+//!     models: vec![ModelKind::Word2VecSkipGram, ModelKind::Glove, ModelKind::FastText],
 //!     settings: Settings { dim: 50, ..Settings::default() },
 //!     eval: EvalSets {
 //!         analogy: Some("data/eval/questions-words.txt".into()),

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use embed_core::observer::TrainingObserver;
 use embed_core::{Error, Result, WordVectors};
-use embed_glove::{CooccurParams, Cooccurrences, Glove, GloveParams};
-use embed_vocab::{Corpus, VocabParams, Vocabulary};
+use embed_fasttext::{FastText, FastTextParams};
+use embed_glove::{CooccurParams, Cooccurrences, Glove, GloveParams, STREAM_SENTENCE_WORDS};
+use embed_vocab::{TextCorpus, VocabParams, Vocabulary};
 use embed_word2vec::{Architecture, Word2Vec, Word2VecParams};
 use serde::{Deserialize, Serialize};
 
@@ -27,14 +28,18 @@ pub enum ModelKind {
     Word2VecCbow,
     /// GloVe (co-occurrence counts, AdaGrad, `W + W̃` vectors).
     Glove,
+    /// fastText skip-gram with character n-grams (3–6) and negative sampling.
+    #[serde(rename = "fasttext")]
+    FastText,
 }
 
 impl ModelKind {
     /// Every static model, in the order `embed compare` runs them by default.
-    pub const ALL_STATIC: [ModelKind; 3] = [
+    pub const ALL_STATIC: [ModelKind; 4] = [
         ModelKind::Word2VecSkipGram,
         ModelKind::Word2VecCbow,
         ModelKind::Glove,
+        ModelKind::FastText,
     ];
 
     /// The name used on the command line and in reports.
@@ -43,23 +48,24 @@ impl ModelKind {
             ModelKind::Word2VecSkipGram => "word2vec-sg",
             ModelKind::Word2VecCbow => "word2vec-cbow",
             ModelKind::Glove => "glove",
+            ModelKind::FastText => "fasttext",
         }
     }
 
     /// The context window used when the experiment does not set one: each
-    /// model's reference default (word2vec 5, GloVe 10).
+    /// model's reference default (word2vec and fastText 5, GloVe 10).
     pub fn default_window(self) -> usize {
         match self {
-            ModelKind::Word2VecSkipGram | ModelKind::Word2VecCbow => 5,
+            ModelKind::Word2VecSkipGram | ModelKind::Word2VecCbow | ModelKind::FastText => 5,
             ModelKind::Glove => 10,
         }
     }
 
-    /// The epochs used when the experiment does not set them (word2vec 5,
-    /// GloVe 15 — GloVe's epochs are cheap passes over the counts).
+    /// The epochs used when the experiment does not set them (word2vec and
+    /// fastText 5, GloVe 15 — GloVe's epochs are cheap passes over the counts).
     pub fn default_epochs(self) -> usize {
         match self {
-            ModelKind::Word2VecSkipGram | ModelKind::Word2VecCbow => 5,
+            ModelKind::Word2VecSkipGram | ModelKind::Word2VecCbow | ModelKind::FastText => 5,
             ModelKind::Glove => 15,
         }
     }
@@ -100,7 +106,8 @@ pub struct TrainedModel {
     pub kind: ModelKind,
     /// The word vectors that get evaluated.
     pub vectors: WordVectors,
-    /// Corpus tokens processed, over all epochs (GloVe: tokens counted once).
+    /// Corpus tokens processed, over all epochs (GloVe: tokens counted once;
+    /// fastText: the tokens of its dictionary, `</s>` included, over all epochs).
     pub words_trained: u64,
     /// Wall time of vocabulary, counting and training, in seconds.
     pub train_seconds: f64,
@@ -109,7 +116,7 @@ pub struct TrainedModel {
 /// Trains `kind` on `corpus` with the matched `settings`.
 pub fn train_model(
     kind: ModelKind,
-    corpus: &dyn Corpus,
+    corpus: &TextCorpus,
     settings: &Settings,
     observer: &mut dyn TrainingObserver,
 ) -> Result<TrainedModel> {
@@ -141,12 +148,14 @@ pub fn train_model(
                 .min_count(settings.min_count)
                 .threads(settings.threads)
                 .build()?;
-            let vocab = Vocabulary::build(corpus, &vocab_params)?;
+            let corpus =
+                TextCorpus::open(corpus.path())?.with_max_sentence_len(STREAM_SENTENCE_WORDS);
+            let vocab = Vocabulary::build(&corpus, &vocab_params)?;
             let cooccur_params = CooccurParams::builder()
                 .window(window)
                 .threads(settings.threads)
                 .build()?;
-            let counts = Cooccurrences::count(corpus, &vocab, &cooccur_params)?;
+            let counts = Cooccurrences::count(&corpus, &vocab, &cooccur_params)?;
             // x_max 10 as GloVe's demo script uses for corpora of this size.
             let params = GloveParams::builder()
                 .dim(settings.dim)
@@ -157,6 +166,19 @@ pub fn train_model(
                 .build()?;
             let model = Glove::fit(&params, &counts, &vocab, observer)?;
             (model.embedding().clone(), vocab.corpus_words())
+        }
+        ModelKind::FastText => {
+            let params = FastTextParams::builder()
+                .dim(settings.dim)
+                .ws(window)
+                .epoch(epochs)
+                .min_count(settings.min_count)
+                .threads(settings.threads)
+                .seed(settings.seed)
+                .build()?;
+            let model = FastText::fit_unsupervised(&params, corpus.path(), observer)?;
+            let words = model.dictionary().ntokens() * epochs as u64;
+            (model.to_word_vectors()?, words)
         }
     };
     Ok(TrainedModel {

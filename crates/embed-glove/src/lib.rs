@@ -38,5 +38,6 @@ pub use cooccur::{vocabulary_fingerprint, Cooccurrence, Cooccurrences};
 pub use model::GloveModel;
 pub use params::{
     CooccurParams, CooccurParamsBuilder, GloveParams, GloveParamsBuilder, OutputMode, MIB,
+    STREAM_SENTENCE_WORDS,
 };
 pub use train::Glove;

@@ -6,7 +6,9 @@ use std::time::Instant;
 use clap::{Args, Subcommand, ValueEnum};
 use embed_core::formats::{write_vectors, VectorFormat};
 use embed_core::{Error, Result, WordVectors};
-use embed_glove::{CooccurParams, Cooccurrences, Glove, GloveParams, OutputMode};
+use embed_glove::{
+    CooccurParams, Cooccurrences, Glove, GloveParams, OutputMode, STREAM_SENTENCE_WORDS,
+};
 use embed_vocab::{TextCorpus, VocabParams, Vocabulary};
 use embed_word2vec::{Architecture, CbowContext, Loss, Word2Vec, Word2VecParams};
 
@@ -290,7 +292,7 @@ fn glove(args: GloveArgs) -> Result<()> {
         .threads(threads)
         .build()?;
     check_writable(&args.output)?;
-    let corpus = TextCorpus::open(&args.corpus)?;
+    let corpus = TextCorpus::open(&args.corpus)?.with_max_sentence_len(STREAM_SENTENCE_WORDS);
     let vocab_params = VocabParams::builder()
         .min_count(args.min_count)
         .max_size(args.max_vocab)
