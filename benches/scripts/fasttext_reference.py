@@ -22,8 +22,9 @@ if mode == "supervised":
 else:
     m = fasttext.train_unsupervised(corpus, model=mode, dim=int(dim), epoch=int(epoch), thread=int(thread), verbose=0, **kw)
 secs = time.time() - t0
-ntokens = sum(len(l.split()) + 1 for l in open(corpus, encoding="utf-8", errors="replace"))
-print("trained in %.1fs (%.0f words/s)" % (secs, ntokens * int(epoch) / secs), file=sys.stderr)
+# Words/s: divide the token count embed-fasttext prints (ntokens × epoch) by
+# these seconds. Counting here would add the count's memory to the peak RSS.
+print("trained in %.1fs" % secs, file=sys.stderr)
 m.save_model(out + ".bin")
 if test:
     _, p1, _ = m.test(test, 1)
