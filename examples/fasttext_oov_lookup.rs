@@ -40,9 +40,14 @@ fn main() -> Result<(), embed::core::Error> {
         Some((path, words)) => (FastText::load(path)?, words.to_vec()),
         None => (
             sample_model()?,
-            ["anarchism", "anarchistically", "philosophers", "philosophizing"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "anarchism",
+                "anarchistically",
+                "philosophers",
+                "philosophizing",
+            ]
+            .map(String::from)
+            .to_vec(),
         ),
     };
     let vectors = model.to_word_vectors()?;
