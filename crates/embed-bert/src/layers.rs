@@ -6,84 +6,13 @@
 //! works in place or into a caller-owned buffer, so a forward pass
 //! allocates per batch, never per token.
 
-use gemm::Parallelism;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
+pub use embed_core::linalg::matmul_into;
+
 /// Rows per parallel task in element-wise work.
 const ROWS_PER_TASK: usize = 16;
-
-/// `c = a · b` (or `c += a · b` when `accumulate`), any strides.
-///
-/// With `parallel`, the product is split across the current rayon pool.
-///
-/// ```
-/// use embed_bert::layers::matmul_into;
-/// use ndarray::array;
-/// let a = array![[1.0f32, 2.0], [3.0, 4.0]];
-/// let mut c = array![[1.0f32, 1.0], [1.0, 1.0]];
-/// matmul_into(a.view(), a.t(), c.view_mut(), true, false);
-/// assert_eq!(c, array![[6.0, 12.0], [12.0, 26.0]]);
-/// ```
-///
-/// # Panics
-/// When the shapes do not chain (`a: [m, k]`, `b: [k, n]`, `c: [m, n]`).
-pub fn matmul_into(
-    a: ArrayView2<'_, f32>,
-    b: ArrayView2<'_, f32>,
-    mut c: ArrayViewMut2<'_, f32>,
-    accumulate: bool,
-    parallel: bool,
-) {
-    let (m, k) = a.dim();
-    let (k2, n) = b.dim();
-    assert_eq!(k, k2, "matmul: inner dimensions differ");
-    assert_eq!(c.dim(), (m, n), "matmul: output shape");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            c.fill(0.0);
-        }
-        return;
-    }
-    let parallelism = if parallel && rayon::current_num_threads() > 1 {
-        Parallelism::Rayon(rayon::current_num_threads())
-    } else {
-        Parallelism::None
-    };
-    let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
-    let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
-    let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
-    // SAFETY: the three views are valid for their shapes and strides
-    // (checked above to chain as m×k · k×n = m×n); `c` is borrowed mutably,
-    // so it cannot alias `a` or `b`. With `read_dst == false` gemm never
-    // reads `c`, so its initial content does not matter.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            c_cs,
-            c_rs,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-}
 
 /// A dense layer `y = x · W + b`, with `W` stored `[inputs, outputs]`.
 #[derive(Debug, Clone, PartialEq)]

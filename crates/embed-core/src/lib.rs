@@ -27,6 +27,7 @@ pub mod seed;
 pub mod formats;
 pub mod io;
 pub mod kernels;
+pub mod linalg;
 pub mod vectors;
 
 pub use embedder::{ContextualEmbedder, Embedder, Lookup, StaticEmbedder};

@@ -5,11 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::embedder::{embed_words_static, Embedder, Lookup, StaticEmbedder};
-use crate::kernels;
+use crate::{kernels, linalg};
 use crate::{Error, Result};
 
 /// Matrices with at least this many elements are normalised and scored on
@@ -394,8 +394,15 @@ impl WordVectors {
         if dim == 0 {
             return scores;
         }
+        // A matrix-vector product through the run-time-dispatched GEMM
+        // kernels streams rows from memory faster than a dot product per
+        // row; large vocabularies are split into blocks across threads.
+        let query = ArrayView2::from_shape((dim, 1), query).expect("the query has `dim` values");
         let score_block = |(out, block): (&mut [f32], &[f32])| {
-            kernels::dot_rows(block, query, out);
+            let n = out.len();
+            let block = ArrayView2::from_shape((n, dim), block).expect("`n` rows of `dim` values");
+            let out = ArrayViewMut2::from_shape((n, 1), out).expect("one score per row");
+            linalg::matmul_into(block, query, out, false, false);
         };
         if rows.len() >= PARALLEL_MIN_ELEMENTS {
             scores
