@@ -26,6 +26,7 @@ fn main() -> Result<(), embed::core::Error> {
             ],
             ..EvalSets::default()
         },
+        pretrained: Default::default(),
     };
     let report = experiment.run(&mut |kind| {
         eprintln!("training {kind}");

@@ -350,6 +350,47 @@ fn bert_similarity_and_embed_follow_sentence_transformers() {
 }
 
 #[test]
+fn compare_embeds_the_vocabulary_with_pretrained_contextual_models() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("skipped: ../shared is absent (set EMBED_SHARED_DIR)");
+        return;
+    };
+    let out = embed(&["compare", "--models", "bert"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--bert DIR"), "{}", stderr(&out));
+
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, "the cat sat on the mat with the dog\n".repeat(20)).unwrap();
+    let pairs = dir.path().join("pairs.tsv");
+    std::fs::write(&pairs, "cat\tdog\t8\ncat\tmat\t3\nsat\tthe\t1\n").unwrap();
+    let elmo = shared.join("models/elmo-tiny-random");
+    let out = embed(&[
+        "compare",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--models",
+        "bert,elmo",
+        "--min-count",
+        "1",
+        "--similarity",
+        pairs.to_str().unwrap(),
+        "--bert",
+        shared.join("models/bert-tiny-random").to_str().unwrap(),
+        "--elmo-options",
+        elmo.join("options.json").to_str().unwrap(),
+        "--elmo-weights",
+        elmo.join("weights.hdf5").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("| bert |") && table.contains("| elmo |"),
+        "{table}"
+    );
+}
+
+#[test]
 fn bert_tokenize_prints_ids_per_line() {
     let Some(model) = minilm() else {
         eprintln!("skipped: ../shared/models/all-MiniLM-L6-v2 is absent (set EMBED_SHARED_DIR)");

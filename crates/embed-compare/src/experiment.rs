@@ -11,7 +11,9 @@ use embed_eval::{AnalogyOptions, AnalogySet, WordPairs};
 use embed_vocab::TextCorpus;
 use serde::{Deserialize, Serialize};
 
-use crate::models::{train_model, ModelKind, TrainedModel};
+use crate::models::{
+    contextual_word_vectors, train_model, ModelKind, PretrainedModels, TrainedModel,
+};
 use crate::report::{ComparisonReport, ModelReport};
 
 /// Settings every model of an experiment shares.
@@ -102,6 +104,9 @@ pub struct Experiment {
     pub settings: Settings,
     /// Evaluation sets.
     pub eval: EvalSets,
+    /// Files of the pre-trained contextual models among `models`.
+    #[serde(default)]
+    pub pretrained: PretrainedModels,
 }
 
 /// A corpus ready for multithreaded training: gzip input is decompressed
@@ -156,18 +161,21 @@ impl Experiment {
                 "name at least one model",
             ));
         }
+        self.pretrained.check(&self.models)?;
         let sets = self.eval.load()?;
         let corpus = PreparedCorpus::open(&self.corpus)?;
         let mut reports = Vec::with_capacity(self.models.len());
         for &kind in &self.models {
             let mut progress = observer(kind);
-            let trained = train_model(kind, corpus.corpus(), &self.settings, &mut *progress)?;
-            reports.push(ModelReport::evaluate(&trained, &sets)?);
+            let (_, report) = self.run_one(kind, &corpus, &sets, &mut *progress)?;
+            reports.push(report);
         }
         Ok(self.report(reports))
     }
 
-    /// Trains one model on an already prepared corpus and evaluates it.
+    /// Trains one model on an already prepared corpus (or, for a
+    /// pre-trained contextual model, embeds the corpus vocabulary word by
+    /// word) and evaluates it.
     pub fn run_one(
         &self,
         kind: ModelKind,
@@ -175,7 +183,11 @@ impl Experiment {
         sets: &LoadedEvalSets,
         observer: &mut dyn TrainingObserver,
     ) -> Result<(TrainedModel, ModelReport)> {
-        let trained = train_model(kind, corpus.corpus(), &self.settings, observer)?;
+        let trained = if kind.is_contextual() {
+            contextual_word_vectors(kind, corpus.corpus(), &self.settings, &self.pretrained)?
+        } else {
+            train_model(kind, corpus.corpus(), &self.settings, observer)?
+        };
         let report = ModelReport::evaluate(&trained, sets)?;
         Ok((trained, report))
     }

@@ -7,6 +7,12 @@
 //! memory, vocabulary size, analogy semantic/syntactic/total and Spearman
 //! per similarity set with OOV ratios.
 //!
+//! Pre-trained contextual models (BERT, ELMo) take part through the
+//! `ContextualEmbedder` trait: each word of the corpus vocabulary is
+//! embedded in isolation, as a one-word sequence, which gives the static
+//! view of the model that word-level evaluation needs (their strength,
+//! words in context, is not what these sets measure).
+//!
 //! ```no_run
 //! use embed_compare::{EvalSets, Experiment, ModelKind, Settings};
 //!
@@ -19,6 +25,7 @@
 //!         similarity: vec!["data/eval/wordsim353.tsv".into()],
 //!         ..EvalSets::default()
 //!     },
+//!     pretrained: Default::default(),
 //! };
 //! let report = experiment.run(&mut |_model| Box::new(embed_core::observer::NoopObserver))?;
 //! println!("{}", report.to_markdown());
@@ -39,5 +46,5 @@ mod report;
 
 pub use experiment::{EvalSets, Experiment, LoadedEvalSets, PreparedCorpus, Settings};
 pub use memory::peak_rss_bytes;
-pub use models::{train_model, ModelKind, TrainedModel};
+pub use models::{contextual_word_vectors, train_model, ModelKind, PretrainedModels, TrainedModel};
 pub use report::{AnalogySummary, ComparisonReport, ModelReport, SimilaritySummary};

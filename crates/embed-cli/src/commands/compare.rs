@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::Args;
-use embed_compare::{EvalSets, Experiment, ModelKind, ModelReport, PreparedCorpus, Settings};
+use embed_compare::{
+    EvalSets, Experiment, ModelKind, ModelReport, PreparedCorpus, PretrainedModels, Settings,
+};
 use embed_core::formats::{write_vectors, VectorFormat};
 use embed_core::io::write_atomically;
 use embed_core::{Error, Result};
@@ -29,7 +31,8 @@ pub struct CompareArgs {
     /// Training text, plain or gzip [default: the bundled 1M-word Wikipedia sample].
     #[arg(long)]
     corpus: Option<PathBuf>,
-    /// Comma-separated models [default: every static model].
+    /// Comma-separated models: word2vec-sg, word2vec-cbow, glove, fasttext,
+    /// and the pre-trained bert and elmo [default: every static model].
     #[arg(long, value_delimiter = ',')]
     models: Vec<String>,
     /// Vector dimension of every model.
@@ -65,6 +68,15 @@ pub struct CompareArgs {
     /// Plot quality against training time to this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// BERT checkpoint directory, for `--models ...,bert`.
+    #[arg(long)]
+    bert: Option<PathBuf>,
+    /// ELMo `options.json`, for `--models ...,elmo`.
+    #[arg(long)]
+    elmo_options: Option<PathBuf>,
+    /// ELMo `weights.hdf5`, for `--models ...,elmo`.
+    #[arg(long)]
+    elmo_weights: Option<PathBuf>,
     /// Keep each model's vectors (word2vec binary) in this directory.
     #[arg(long)]
     keep_vectors: Option<PathBuf>,
@@ -138,6 +150,11 @@ fn experiment(args: &CompareArgs) -> Result<Experiment> {
             similarity,
             ..EvalSets::default()
         },
+        pretrained: PretrainedModels {
+            bert: args.bert.clone(),
+            elmo_options: args.elmo_options.clone(),
+            elmo_weights: args.elmo_weights.clone(),
+        },
     })
 }
 
@@ -156,6 +173,7 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
 pub fn run(args: CompareArgs) -> Result<()> {
     let experiment = experiment(&args)?;
     // Check every input before the first model trains.
+    experiment.pretrained.check(&experiment.models)?;
     experiment.eval.load()?;
     if let Some(dir) = &args.keep_vectors {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -173,8 +191,13 @@ pub fn run(args: CompareArgs) -> Result<()> {
 
     let mut reports = Vec::with_capacity(experiment.models.len());
     for (i, kind) in experiment.models.iter().enumerate() {
+        let task = if kind.is_contextual() {
+            "embedding the vocabulary of"
+        } else {
+            "training on"
+        };
         eprintln!(
-            "[{}/{}] training {kind} on {}",
+            "[{}/{}] {kind}: {task} {}",
             i + 1,
             experiment.models.len(),
             experiment.corpus.display()
