@@ -11,6 +11,25 @@ fn embed(args: &[&str]) -> Output {
         .expect("the embed binary runs")
 }
 
+/// Runs `embed` with `args`, writing `input` to its standard input.
+fn embed_with_input(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the embed binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input)
+        .expect("embed reads its input");
+    child.wait_with_output().expect("embed finishes")
+}
+
 fn fixture_vectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../embed-eval/tests/data/vectors.txt")
 }
@@ -318,20 +337,10 @@ fn bert_similarity_and_embed_follow_sentence_transformers() {
     // The value the sentence-transformers documentation gives for this pair.
     assert!((cosine - 0.7553).abs() < 1e-4, "{cosine}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
-        .args(["bert", "embed", "--model", model])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"first line\n\nthird, after an empty one\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = embed_with_input(
+        &["bert", "embed", "--model", model],
+        b"first line\n\nthird, after an empty one\n",
+    );
     assert!(out.status.success());
     let lines: Vec<Vec<f64>> = String::from_utf8(out.stdout)
         .unwrap()
@@ -396,20 +405,10 @@ fn bert_tokenize_prints_ids_per_line() {
         eprintln!("skipped: ../shared/models/all-MiniLM-L6-v2 is absent (set EMBED_SHARED_DIR)");
         return;
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
-        .args(["bert", "tokenize", "--model", model.to_str().unwrap()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Hello world!\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = embed_with_input(
+        &["bert", "tokenize", "--model", model.to_str().unwrap()],
+        b"Hello world!\n",
+    );
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
@@ -424,24 +423,20 @@ fn elmo_embed_prints_one_vector_per_token_and_line() {
         return;
     };
     let dir = shared.join("models/elmo-tiny-random");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
-        .args(["elmo", "embed", "--options"])
-        .arg(dir.join("options.json"))
-        .arg("--weights")
-        .arg(dir.join("weights.hdf5"))
-        .args(["--mix", "0.2,-0.3,0.5"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"The cat sat .\n\nHello\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let (options, weights) = (dir.join("options.json"), dir.join("weights.hdf5"));
+    let out = embed_with_input(
+        &[
+            "elmo",
+            "embed",
+            "--options",
+            options.to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+            "--mix",
+            "0.2,-0.3,0.5",
+        ],
+        b"The cat sat .\n\nHello\n",
+    );
     assert!(out.status.success());
     let lines: Vec<Vec<Vec<f64>>> = String::from_utf8(out.stdout)
         .unwrap()
@@ -540,20 +535,10 @@ fn fasttext_supervised_trains_predicts_and_tests() {
     assert!(text.contains("N\t300"), "{text}");
     assert!(text.contains("P@1\t1.000"), "{text}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embed"))
-        .args(["fasttext", "predict", "--model", model.to_str().unwrap()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"sweet apple\nrain cloud\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = embed_with_input(
+        &["fasttext", "predict", "--model", model.to_str().unwrap()],
+        b"sweet apple\nrain cloud\n",
+    );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         "__label__fruit\n__label__sky\n"

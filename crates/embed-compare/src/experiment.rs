@@ -43,7 +43,7 @@ impl Default for Settings {
             window: None,
             epochs: None,
             min_count: 5,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            threads: embed_core::available_threads(),
             seed: 1,
         }
     }

@@ -34,3 +34,13 @@ pub use embedder::{ContextualEmbedder, Embedder, Lookup, StaticEmbedder};
 pub use error::{Error, Location, Result};
 pub use observer::{Control, Progress, TrainingObserver};
 pub use vectors::{QueryOptions, WordVectors};
+
+/// The number of threads training uses when a configuration does not say:
+/// the cores available to this process (1 when that cannot be known).
+///
+/// ```
+/// assert!(embed_core::available_threads() >= 1);
+/// ```
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

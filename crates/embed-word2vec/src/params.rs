@@ -367,7 +367,7 @@ impl Word2VecParams {
         let threads = match p.threads {
             Some(0) => return Err(Error::invalid_parameter("threads", "must be at least 1")),
             Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None => embed_core::available_threads(),
         };
         Ok(ValidWord2VecParams(Word2VecParams {
             alpha: Some(alpha),

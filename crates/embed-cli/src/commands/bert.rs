@@ -1,13 +1,13 @@
 //! `embed bert ...`: tokenize, embed and compare texts with a Hugging Face
 //! BERT checkpoint (`config.json`, `vocab.txt`, `model.safetensors`).
 
-use std::io::BufRead;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use embed_bert::{BertModel, EmbedOptions, Pooling, SentenceEmbedder, Tokenizer};
 use embed_core::{Error, Result};
 
+use super::input::for_each_line_chunk;
 use crate::output;
 
 /// The `embed bert` commands.
@@ -120,25 +120,9 @@ pub struct SimilarityArgs {
 /// early and memory stays bounded on long inputs.
 const CHUNK_LINES: usize = 1024;
 
-fn read_lines_in_chunks(mut visit: impl FnMut(&[String]) -> Result<()>) -> Result<()> {
-    let stdin = std::io::stdin();
-    let mut chunk = Vec::with_capacity(CHUNK_LINES);
-    for line in stdin.lock().lines() {
-        chunk.push(line.map_err(Error::Stream)?);
-        if chunk.len() == CHUNK_LINES {
-            visit(&chunk)?;
-            chunk.clear();
-        }
-    }
-    if !chunk.is_empty() {
-        visit(&chunk)?;
-    }
-    Ok(())
-}
-
 fn tokenize(args: TokenizeArgs) -> Result<()> {
     let tokenizer = Tokenizer::from_dir(&args.model)?;
-    read_lines_in_chunks(|lines| {
+    for_each_line_chunk(CHUNK_LINES, |lines| {
         for line in lines {
             let encoding = tokenizer.encode(line, args.max_length)?;
             let ids: Vec<String> = encoding.ids.iter().map(u32::to_string).collect();
@@ -150,7 +134,7 @@ fn tokenize(args: TokenizeArgs) -> Result<()> {
 
 fn embed(args: EmbedArgs) -> Result<()> {
     let embedder = args.model.load()?;
-    read_lines_in_chunks(|lines| {
+    for_each_line_chunk(CHUNK_LINES, |lines| {
         let vectors = embedder.embed(lines)?;
         for row in vectors.rows() {
             let json = serde_json::to_string(&row.to_vec())

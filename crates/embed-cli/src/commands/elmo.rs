@@ -1,13 +1,13 @@
 //! `embed elmo embed`: contextual vectors from AllenNLP / bilm-tf ELMo
 //! weights (`options.json` + `weights.hdf5`).
 
-use std::io::BufRead;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use embed_core::{ContextualEmbedder, Error, Result};
 use embed_elmo::{ElmoEmbedder, ElmoModel, Readout, ScalarMix};
 
+use super::input::for_each_line_chunk;
 use crate::output;
 
 /// The `embed elmo` commands.
@@ -71,8 +71,7 @@ fn embed(args: EmbedArgs) -> Result<()> {
         )?),
     };
     let embedder = ElmoEmbedder::new(model, readout)?;
-    let mut lines = Vec::with_capacity(CHUNK_LINES);
-    let flush = |lines: &mut Vec<String>| -> Result<()> {
+    for_each_line_chunk(CHUNK_LINES, |lines| {
         let batch: Vec<Vec<&str>> = lines
             .iter()
             .map(|l| l.split_whitespace().collect())
@@ -83,14 +82,6 @@ fn embed(args: EmbedArgs) -> Result<()> {
                 .map_err(|e| Error::InvalidInput(format!("cannot serialise vectors: {e}")))?;
             output::line(json)?;
         }
-        lines.clear();
         Ok(())
-    };
-    for line in std::io::stdin().lock().lines() {
-        lines.push(line.map_err(Error::Stream)?);
-        if lines.len() == CHUNK_LINES {
-            flush(&mut lines)?;
-        }
-    }
-    flush(&mut lines)
+    })
 }

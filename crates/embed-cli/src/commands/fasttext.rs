@@ -2,14 +2,14 @@
 //! fasttext-supervised` and `embed fasttext predict | test |
 //! print-word-vectors`, with the fastText tool's option names.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
-use embed_core::{Error, Result};
+use embed_core::Result;
 use embed_fasttext::{FastText, FastTextParams, FastTextParamsBuilder, LossKind, ModelKind};
 
+use super::input::for_each_line_chunk;
 use crate::output;
 use crate::progress::ProgressDisplay;
 
@@ -115,9 +115,7 @@ impl CommonArgs {
             lr,
             lr_update_rate
         );
-        let threads = self
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = self.threads.unwrap_or_else(embed_core::available_threads);
         b.threads(threads).seed(self.seed)
     }
 
@@ -227,6 +225,10 @@ pub fn run(command: FastTextCommand) -> Result<()> {
     }
 }
 
+/// Input lines read at a time: one, so that each answer is printed as soon
+/// as its line arrives, as the fastText tool does when reading `-`.
+const CHUNK_LINES: usize = 1;
+
 /// Arguments of `embed fasttext predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
@@ -271,22 +273,23 @@ pub struct PrintArgs {
 
 fn predict(args: PredictArgs) -> Result<()> {
     let model = FastText::load(&args.model)?;
-    for line in std::io::stdin().lock().lines() {
-        let line = line.map_err(Error::Stream)?;
-        let predictions = model.predict(&line, args.k, args.threshold)?;
-        let fields: Vec<String> = predictions
-            .iter()
-            .map(|p| {
-                if args.prob {
-                    format!("{} {:.6}", p.label, p.probability)
-                } else {
-                    p.label.clone()
-                }
-            })
-            .collect();
-        output::line(fields.join(" "))?;
-    }
-    Ok(())
+    for_each_line_chunk(CHUNK_LINES, |lines| {
+        for line in lines {
+            let predictions = model.predict(line, args.k, args.threshold)?;
+            let fields: Vec<String> = predictions
+                .iter()
+                .map(|p| {
+                    if args.prob {
+                        format!("{} {:.6}", p.label, p.probability)
+                    } else {
+                        p.label.clone()
+                    }
+                })
+                .collect();
+            output::line(fields.join(" "))?;
+        }
+        Ok(())
+    })
 }
 
 fn test(args: TestArgs) -> Result<()> {
@@ -299,13 +302,12 @@ fn test(args: TestArgs) -> Result<()> {
 
 fn print_word_vectors(args: PrintArgs) -> Result<()> {
     let model = FastText::load(&args.model)?;
-    for line in std::io::stdin().lock().lines() {
-        let line = line.map_err(Error::Stream)?;
-        for word in line.split_whitespace() {
+    for_each_line_chunk(CHUNK_LINES, |lines| {
+        for word in lines.iter().flat_map(|l| l.split_whitespace()) {
             let vector = model.word_vector(word);
             let values: Vec<String> = vector.iter().map(|v| format!("{v:.5}")).collect();
             output::line(format_args!("{word} {}", values.join(" ")))?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -6,6 +6,7 @@ mod convert;
 mod elmo;
 mod eval;
 mod fasttext;
+mod input;
 mod model_file;
 mod query;
 mod train;

@@ -267,9 +267,7 @@ pub struct GloveArgs {
 
 fn glove(args: GloveArgs) -> Result<()> {
     let started = Instant::now();
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args.threads.unwrap_or_else(embed_core::available_threads);
     let params = GloveParams::builder()
         .dim(args.dim)
         .x_max(args.x_max)
