@@ -11,6 +11,8 @@
 //! * [`optim`] — SGD, AdaGrad, Adam/AdamW with dense and row-sparse steps;
 //! * [`schedule`] — learning-rate schedules;
 //! * [`hogwild`] — a matrix threads update without locks.
+//! * [`nn`] — layers with forward and backward passes, for training BERT and
+//!   ELMo.
 //! * [`WordVectors`] — words and vectors with neighbour queries; [`kernels`] —
 //!   vectorised dot/axpy/top-k; [`formats`] — word2vec and GloVe files;
 //!   [`io`] — atomic writes.
@@ -28,6 +30,7 @@ pub mod formats;
 pub mod io;
 pub mod kernels;
 pub mod linalg;
+pub mod nn;
 pub mod vectors;
 
 pub use embedder::{ContextualEmbedder, Embedder, Lookup, StaticEmbedder};
