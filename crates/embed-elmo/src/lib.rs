@@ -48,6 +48,7 @@ pub mod layers;
 pub mod model;
 pub mod options;
 pub mod weights;
+pub mod writer;
 
 pub use chars::char_ids;
 pub use embedder::{ElmoEmbedder, Readout};
