@@ -9,3 +9,16 @@
 //!
 //! Every backward pass is checked against central finite differences in
 //! the tests.
+
+pub mod attention;
+pub mod cross_entropy;
+pub mod dropout;
+pub mod embedding;
+pub mod fastmath;
+pub mod gelu;
+pub mod gradcheck;
+pub mod layer_norm;
+pub mod linear;
+pub mod softmax;
+#[cfg(test)]
+mod testing;
