@@ -15,6 +15,7 @@
 //! mask.
 
 pub mod normalizer;
+pub mod train_vocab;
 mod vocab;
 pub mod wordpiece;
 
