@@ -31,6 +31,7 @@ pub mod layers;
 pub mod model;
 pub mod pooling;
 pub mod tokenizer;
+pub mod train;
 pub mod weights;
 
 pub use config::BertConfig;

@@ -1,0 +1,578 @@
+//! `BertForMaskedLM` for training: the encoder and the MLM head with its
+//! decoder tied to the word embeddings.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use embed_core::nn::cross_entropy::IGNORE_INDEX;
+use embed_core::nn::dropout::Dropout;
+use embed_core::params::{GradientStore, ParameterStore};
+use embed_core::{Error, Location, Result};
+use ndarray::{Array2, Ix2};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::names::{parameter_specs, WORD_EMBEDDINGS};
+use super::pass::{DropoutPlan, Pass, Slice};
+use super::tensors::{Grads, Weights};
+use crate::config::BertConfig;
+use crate::weights::{read_safetensors, BERT_PREFIX};
+
+/// A batch of equal-length sequences for the masked-language model, each
+/// field flattened row-major over `[batch, seq_len]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MlmBatch {
+    /// Number of sequences.
+    pub batch: usize,
+    /// Length of every sequence (padding included).
+    pub seq_len: usize,
+    /// Token ids (with `[MASK]` and random replacements already applied).
+    pub input_ids: Vec<u32>,
+    /// Segment of each token.
+    pub token_type_ids: Vec<u32>,
+    /// 1 on real tokens, 0 on padding.
+    pub attention_mask: Vec<u8>,
+    /// The original id at predicted positions, `-100` elsewhere.
+    pub labels: Vec<i32>,
+}
+
+impl MlmBatch {
+    /// Number of predicted positions (labels other than `-100`).
+    pub fn predicted(&self) -> usize {
+        self.labels.iter().filter(|&&l| l != IGNORE_INDEX).count()
+    }
+
+    /// Sequences `range`, as slices of the flattened fields.
+    fn slice(&self, first: usize, count: usize) -> Slice<'_> {
+        let rows = first * self.seq_len..(first + count) * self.seq_len;
+        Slice {
+            input_ids: &self.input_ids[rows.clone()],
+            token_type_ids: &self.token_type_ids[rows.clone()],
+            attention_mask: &self.attention_mask[rows.clone()],
+            labels: &self.labels[rows],
+            seq_len: self.seq_len,
+            first_sequence: first,
+        }
+    }
+}
+
+/// Loss and accuracy over the predicted positions of a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MlmStats {
+    /// Sum of the cross-entropy over predicted positions (f64).
+    pub loss_sum: f64,
+    /// Number of predicted positions.
+    pub predicted: usize,
+    /// Predicted positions whose highest-scoring token is the label.
+    pub correct: usize,
+}
+
+impl MlmStats {
+    /// The mean loss, `loss_sum / predicted` (NaN when nothing was predicted).
+    pub fn mean_loss(&self) -> f64 {
+        self.loss_sum / self.predicted as f64
+    }
+
+    /// The fraction of predicted positions guessed right.
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.predicted as f64
+    }
+
+    /// Adds another batch's figures to these.
+    pub fn add(&mut self, other: &MlmStats) {
+        self.loss_sum += other.loss_sum;
+        self.predicted += other.predicted;
+        self.correct += other.correct;
+    }
+}
+
+/// Training settings that Hugging Face keeps in `config.json` beside the
+/// architecture: dropout probabilities and the initialisation scale.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MlmSettings {
+    /// Dropout on embeddings and sub-block outputs (`hidden_dropout_prob`), in `[0, 1)`.
+    pub hidden_dropout_prob: f32,
+    /// Dropout on attention probabilities (`attention_probs_dropout_prob`), in `[0, 1)`.
+    pub attention_probs_dropout_prob: f32,
+    /// Standard deviation of fresh weights (`initializer_range`), `>= 0`.
+    pub initializer_range: f32,
+}
+
+impl Default for MlmSettings {
+    /// Hugging Face's defaults: 0.1, 0.1 and 0.02.
+    fn default() -> Self {
+        MlmSettings {
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+            initializer_range: 0.02,
+        }
+    }
+}
+
+impl MlmSettings {
+    /// Reads the fields from a Hugging Face `config.json`, with the
+    /// defaults for those it lacks.
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::format(path, Location::Line(e.line() as u64), e.to_string()))?;
+        let defaults = MlmSettings::default();
+        let field = |name: &str, default: f32| -> Result<f32> {
+            match json.get(name) {
+                None | Some(serde_json::Value::Null) => Ok(default),
+                Some(v) => v.as_f64().map(|x| x as f32).ok_or_else(|| {
+                    Error::format(path, Location::File, format!("`{name}` is not a number"))
+                }),
+            }
+        };
+        let settings = MlmSettings {
+            hidden_dropout_prob: field("hidden_dropout_prob", defaults.hidden_dropout_prob)?,
+            attention_probs_dropout_prob: field(
+                "attention_probs_dropout_prob",
+                defaults.attention_probs_dropout_prob,
+            )?,
+            initializer_range: field("initializer_range", defaults.initializer_range)?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every field; the error names the bad one.
+    ///
+    /// ```
+    /// use embed_bert::train::MlmSettings;
+    /// let bad = MlmSettings { hidden_dropout_prob: 1.0, ..Default::default() };
+    /// assert!(bad.validate().unwrap_err().to_string().contains("hidden_dropout_prob"));
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        for (name, p) in [
+            ("hidden_dropout_prob", self.hidden_dropout_prob),
+            (
+                "attention_probs_dropout_prob",
+                self.attention_probs_dropout_prob,
+            ),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(Error::invalid_parameter(
+                    name,
+                    format!("must lie in [0, 1), got {p}"),
+                ));
+            }
+        }
+        let r = self.initializer_range;
+        if !(r.is_finite() && r >= 0.0) {
+            return Err(Error::invalid_parameter(
+                "initializer_range",
+                format!("must be a finite number >= 0, got {r}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `BertForMaskedLM` with forward and backward passes.
+///
+/// Gradients are computed data-parallel over the sequences of a batch in
+/// the current rayon pool: the batch is cut into one contiguous slice per
+/// thread, each with its own gradient buffers, summed at the end. With one
+/// thread the result is bit-for-bit reproducible; dropout masks depend on
+/// the seed and each sequence's index only, not on the split.
+///
+/// ```
+/// use embed_bert::train::{MlmBatch, MlmModel};
+/// use embed_bert::BertConfig;
+/// use embed_core::params::GradientStore;
+/// let model = MlmModel::init(&BertConfig::tiny(), 7)?;
+/// let batch = MlmBatch {
+///     batch: 1,
+///     seq_len: 4,
+///     input_ids: vec![2, 5, 3, 1],
+///     token_type_ids: vec![0; 4],
+///     attention_mask: vec![1, 1, 1, 0],
+///     labels: vec![-100, 9, -100, -100],
+/// };
+/// let mut grads = GradientStore::zeros_like(model.params());
+/// let stats = model.forward_backward(&batch, Some(1), &mut grads)?;
+/// assert_eq!(stats.predicted, 1);
+/// // A fresh model is close to uniform over the 16 words.
+/// assert!((stats.mean_loss() - 16f64.ln()).abs() < 0.5);
+/// assert!(grads.global_norm() > 0.0);
+/// # Ok::<(), embed_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct MlmModel {
+    config: BertConfig,
+    settings: MlmSettings,
+    params: ParameterStore,
+}
+
+impl MlmModel {
+    /// A fresh model with Hugging Face's initialisation: weights
+    /// `N(0, 0.02²)` (the `[PAD]` embedding row zero), layer norms 1 and 0,
+    /// biases 0; the default dropout of 0.1. Weights derive from `seed`.
+    pub fn init(config: &BertConfig, seed: u64) -> Result<Self> {
+        Self::init_with_settings(config, MlmSettings::default(), seed)
+    }
+
+    /// [`MlmModel::init`] with explicit dropout and initialisation scale.
+    pub fn init_with_settings(
+        config: &BertConfig,
+        settings: MlmSettings,
+        seed: u64,
+    ) -> Result<Self> {
+        config.validate()?;
+        settings.validate()?;
+        let mut params = ParameterStore::new(seed);
+        Self::fill_missing(config, &settings, &mut params)?;
+        Ok(MlmModel {
+            config: config.clone(),
+            settings,
+            params,
+        })
+    }
+
+    /// Initialises the parameters `params` lacks, as a fresh model would;
+    /// the `[PAD]` embedding row of a fresh word table is zero.
+    fn fill_missing(
+        config: &BertConfig,
+        settings: &MlmSettings,
+        params: &mut ParameterStore,
+    ) -> Result<()> {
+        let fresh_words = !params.contains(WORD_EMBEDDINGS);
+        for spec in parameter_specs(config, settings.initializer_range) {
+            params
+                .scope("")
+                .get_or_init(&spec.name, &spec.shape, spec.init)?;
+        }
+        if fresh_words {
+            if let Some(words) = params.get_mut(WORD_EMBEDDINGS) {
+                if let Ok(mut words) = words.view_mut().into_dimensionality::<Ix2>() {
+                    words.row_mut(config.pad_token_id).fill(0.0);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads a Hugging Face BERT directory (`config.json` and
+    /// `model.safetensors`): a `BertForMaskedLM` or `BertForPreTraining`
+    /// checkpoint, or an encoder alone (`BertModel`, such as
+    /// all-MiniLM-L6-v2), whose missing MLM head is initialised fresh with
+    /// its decoder tied to the word embeddings. A pooler or next-sentence
+    /// head is dropped; a missing encoder tensor is an error naming it.
+    pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let config_path = dir.join("config.json");
+        let config = BertConfig::from_file(&config_path)?;
+        let settings = MlmSettings::from_config_file(&config_path)?;
+        let loaded = read_safetensors(dir.join("model.safetensors"))?;
+        let mut params = ParameterStore::new(0);
+        for spec in parameter_specs(&config, settings.initializer_range) {
+            // `read_safetensors` drops the `bert.` prefix of encoder names.
+            let stored = spec.name.strip_prefix(BERT_PREFIX).unwrap_or(&spec.name);
+            let found = loaded.get(stored).or_else(|| {
+                // Older checkpoints keep the decoder bias under the decoder.
+                (spec.name == "cls.predictions.bias")
+                    .then(|| loaded.get("cls.predictions.decoder.bias"))
+                    .flatten()
+            });
+            match found {
+                Some(array) => {
+                    if array.shape() != spec.shape.as_slice() {
+                        return Err(Error::ShapeMismatch {
+                            name: spec.name,
+                            expected: spec.shape,
+                            actual: array.shape().to_vec(),
+                        });
+                    }
+                    params.insert(spec.name, array.clone());
+                }
+                None if spec.name.starts_with("cls.") => {}
+                None => return Err(Error::MissingTensor { name: spec.name }),
+            }
+        }
+        Self::fill_missing(&config, &settings, &mut params)?;
+        Ok(MlmModel {
+            config,
+            settings,
+            params,
+        })
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &BertConfig {
+        &self.config
+    }
+
+    /// Dropout probabilities and initialisation scale.
+    pub fn settings(&self) -> &MlmSettings {
+        &self.settings
+    }
+
+    /// Changes the dropout probabilities (and the recorded initialisation
+    /// scale), after validating them.
+    pub fn set_settings(&mut self, settings: MlmSettings) -> Result<()> {
+        settings.validate()?;
+        self.settings = settings;
+        Ok(())
+    }
+
+    /// The parameters, by `BertForMaskedLM` name.
+    pub fn params(&self) -> &ParameterStore {
+        &self.params
+    }
+
+    /// The parameters, mutably (for an optimizer step).
+    pub fn params_mut(&mut self) -> &mut ParameterStore {
+        &mut self.params
+    }
+
+    /// Checks that a batch fits the model; the error says what is wrong.
+    pub fn check_batch(&self, batch: &MlmBatch) -> Result<()> {
+        let c = &self.config;
+        let rows = batch.batch.checked_mul(batch.seq_len).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "batch {} × length {} overflows",
+                batch.batch, batch.seq_len
+            ))
+        })?;
+        if batch.batch == 0 || batch.seq_len == 0 {
+            return Err(Error::InvalidInput(format!(
+                "empty MLM batch ({} sequences of length {})",
+                batch.batch, batch.seq_len
+            )));
+        }
+        if batch.seq_len > c.max_position_embeddings {
+            return Err(Error::InvalidInput(format!(
+                "sequence length {} exceeds the model's {} positions",
+                batch.seq_len, c.max_position_embeddings
+            )));
+        }
+        for (field, len) in [
+            ("input_ids", batch.input_ids.len()),
+            ("token_type_ids", batch.token_type_ids.len()),
+            ("attention_mask", batch.attention_mask.len()),
+            ("labels", batch.labels.len()),
+        ] {
+            if len != rows {
+                return Err(Error::InvalidInput(format!(
+                    "MLM batch field `{field}` has {len} values, expected {} × {} = {rows}",
+                    batch.batch, batch.seq_len
+                )));
+            }
+        }
+        if let Some(&id) = batch
+            .input_ids
+            .iter()
+            .find(|&&id| id as usize >= c.vocab_size)
+        {
+            return Err(Error::InvalidInput(format!(
+                "token id {id} is outside the vocabulary of {}",
+                c.vocab_size
+            )));
+        }
+        if let Some(&t) = batch
+            .token_type_ids
+            .iter()
+            .find(|&&t| t as usize >= c.type_vocab_size)
+        {
+            return Err(Error::InvalidInput(format!(
+                "token type {t} is outside the model's {} types",
+                c.type_vocab_size
+            )));
+        }
+        if let Some(&label) = batch
+            .labels
+            .iter()
+            .find(|&&l| l != IGNORE_INDEX && (l < 0 || l as usize >= c.vocab_size))
+        {
+            return Err(Error::InvalidInput(format!(
+                "label {label} is outside the vocabulary of {} (use -100 for positions not predicted)",
+                c.vocab_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// The dropout of a training pass seeded by `seed`, or none.
+    fn dropout_plan(&self, seed: Option<u64>) -> Result<Option<DropoutPlan>> {
+        seed.map(|seed| {
+            Ok(DropoutPlan {
+                hidden: Dropout::new(self.settings.hidden_dropout_prob)?,
+                attention: Dropout::new(self.settings.attention_probs_dropout_prob)?,
+                seed,
+            })
+        })
+        .transpose()
+    }
+
+    /// Forward and backward pass over `batch`: adds to `grads` the gradient
+    /// of the **mean** loss over the batch's predicted positions,
+    /// `loss_sum / predicted` (what `loss.backward()` gives in PyTorch), and
+    /// returns the loss sum and counts.
+    ///
+    /// With `dropout_seed`, dropout is applied as configured with masks
+    /// fixed by the seed (a training step); `None` runs without dropout.
+    /// For gradient accumulation over several batches, scale as you need
+    /// with [`MlmModel::forward_backward_scaled`]. A batch with no predicted
+    /// position adds nothing. A non-finite loss is [`Error::Diverged`] (the
+    /// gradients are then left unchanged).
+    pub fn forward_backward(
+        &self,
+        batch: &MlmBatch,
+        dropout_seed: Option<u64>,
+        grads: &mut GradientStore,
+    ) -> Result<MlmStats> {
+        let predicted = batch.predicted();
+        let scale = if predicted == 0 {
+            0.0
+        } else {
+            1.0 / predicted as f32
+        };
+        self.forward_backward_scaled(batch, dropout_seed, scale, grads)
+    }
+
+    /// [`MlmModel::forward_backward`] adding the gradient of
+    /// `grad_scale · loss_sum` instead (`grad_scale = 1 / N` with `N` the
+    /// predicted positions of all accumulated batches gives their mean).
+    pub fn forward_backward_scaled(
+        &self,
+        batch: &MlmBatch,
+        dropout_seed: Option<u64>,
+        grad_scale: f32,
+        grads: &mut GradientStore,
+    ) -> Result<MlmStats> {
+        self.check_batch(batch)?;
+        let weights = Weights::new(&self.params, &self.config)?;
+        let plan = self.dropout_plan(dropout_seed)?;
+        let c = &self.config;
+        let parts = self.split(batch);
+        let run = |&(first, count): &(usize, usize)| -> Result<(Grads, MlmStats)> {
+            let slice = batch.slice(first, count);
+            let mut g = Grads::zeros(c);
+            let (pass, ce) = Pass::forward(&weights, c, &slice, plan.as_ref(), Some(grad_scale))?;
+            let stats = MlmStats {
+                loss_sum: ce.loss_sum,
+                predicted: ce.count,
+                correct: ce.correct,
+            };
+            check_finite(&stats)?;
+            if ce.count > 0 {
+                pass.backward(&weights, c, &slice, &mut g)?;
+            }
+            Ok((g, stats))
+        };
+        let results: Vec<(Grads, MlmStats)> = if parts.len() == 1 {
+            vec![run(&parts[0])?]
+        } else {
+            parts.par_iter().map(run).collect::<Result<_>>()?
+        };
+        let mut stats = MlmStats::default();
+        let mut total: Option<Grads> = None;
+        for (g, s) in results {
+            stats.add(&s);
+            match total.as_mut() {
+                None => total = Some(g),
+                Some(t) => t.add(&g),
+            }
+        }
+        check_finite(&stats)?;
+        if stats.predicted > 0 {
+            if let Some(total) = total {
+                total.accumulate_into(grads)?;
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Loss and accuracy over `batch` without dropout or gradients.
+    pub fn evaluate(&self, batch: &MlmBatch) -> Result<MlmStats> {
+        self.check_batch(batch)?;
+        let weights = Weights::new(&self.params, &self.config)?;
+        let c = &self.config;
+        let parts = self.split(batch);
+        let stats = parts
+            .par_iter()
+            .map(|&(first, count)| {
+                let (_, ce) = Pass::forward(&weights, c, &batch.slice(first, count), None, None)?;
+                Ok(MlmStats {
+                    loss_sum: ce.loss_sum,
+                    predicted: ce.count,
+                    correct: ce.correct,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut total = MlmStats::default();
+        stats.iter().for_each(|s| total.add(s));
+        check_finite(&total)?;
+        Ok(total)
+    }
+
+    /// One contiguous run of sequences per thread of the current pool:
+    /// `(first sequence, count)`.
+    fn split(&self, batch: &MlmBatch) -> Vec<(usize, usize)> {
+        let parts = rayon::current_num_threads().clamp(1, batch.batch);
+        let (base, extra) = (batch.batch / parts, batch.batch % parts);
+        let mut first = 0;
+        (0..parts)
+            .map(|i| {
+                let count = base + usize::from(i < extra);
+                let part = (first, count);
+                first += count;
+                part
+            })
+            .collect()
+    }
+
+    /// Writes the parameters to a safetensors file under their
+    /// `BertForMaskedLM` names, as f32 (the tied decoder weight is not
+    /// stored twice, as in Hugging Face's own files). The write is atomic.
+    pub fn save_safetensors(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let mut data: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::with_capacity(self.params.len());
+        for (name, array) in self.params.iter() {
+            let bytes: Vec<u8> = array.iter().flat_map(|v| v.to_le_bytes()).collect();
+            data.push((name.to_string(), bytes, array.shape().to_vec()));
+        }
+        let views = data
+            .iter()
+            .map(|(name, bytes, shape)| {
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                    .map(|view| (name.clone(), view))
+                    .map_err(|e| Error::InvalidInput(format!("tensor `{name}`: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let metadata = Some(std::collections::HashMap::from([(
+            "format".to_string(),
+            "pt".to_string(),
+        )]));
+        let bytes = safetensors::serialize(views, &metadata).map_err(|e| {
+            Error::InvalidInput(format!("cannot serialise {}: {e}", path.display()))
+        })?;
+        embed_core::io::write_atomically(path, |w| w.write_all(&bytes).map_err(Error::from))
+    }
+
+    /// The MLM logits of every position of a batch (`[batch·length,
+    /// vocab]`), without dropout: for checks against other implementations.
+    pub fn logits(&self, batch: &MlmBatch) -> Result<Array2<f32>> {
+        let mut all = batch.clone();
+        all.labels = vec![0; all.input_ids.len()];
+        self.check_batch(&all)?;
+        let weights = Weights::new(&self.params, &self.config)?;
+        let (pass, _) =
+            Pass::forward(&weights, &self.config, &all.slice(0, all.batch), None, None)?;
+        Ok(pass.into_logits())
+    }
+}
+
+fn check_finite(stats: &MlmStats) -> Result<()> {
+    if stats.loss_sum.is_finite() {
+        return Ok(());
+    }
+    Err(Error::Diverged {
+        epoch: 0,
+        loss: stats.loss_sum,
+        hint: "the masked-LM loss is not finite; lower the learning rate or clip gradients".into(),
+    })
+}

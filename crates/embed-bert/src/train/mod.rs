@@ -1,0 +1,14 @@
+//! Training BERT: the masked-language model with forward and backward
+//! passes ([`MlmModel`]).
+//!
+//! Parameters live in a [`ParameterStore`](embed_core::params::ParameterStore)
+//! under Hugging Face's `BertForMaskedLM` names, so a checkpoint written
+//! here loads in `transformers` and the other way round. The layers come
+//! from [`embed_core::nn`], each checked against finite differences.
+
+mod mlm_model;
+mod names;
+mod pass;
+mod tensors;
+
+pub use mlm_model::{MlmBatch, MlmModel, MlmSettings, MlmStats};
