@@ -38,7 +38,13 @@
 //!   leaves their order unspecified).
 //! * Skip-gram computes a word's hidden vector once and moves it by each
 //!   step's gradient (the exact change of the mean of its rows) instead of
-//!   re-averaging the rows for every context word.
+//!   re-averaging the rows for every context word, and adds the sum of
+//!   those gradients to the word's rows once, after its last context.
+//! * With the softmax and one-vs-all losses, which update every output row
+//!   on every example, each thread works on its own copy of the output
+//!   matrix and exchanges changes with the shared one every 8 examples: the
+//!   other threads' updates arrive a few examples late, instead of whenever
+//!   memory happens to show them.
 //! * Bytes that are not UTF-8 inside a training word become U+FFFD; a
 //!   `.bin` whose dictionary holds such a word is rejected. The label
 //!   prefix is always `__label__`. Quantized `.ftz` models are rejected.
@@ -47,6 +53,7 @@ pub mod args;
 pub mod bin_format;
 pub mod dictionary;
 mod fit;
+mod local_output;
 pub mod model;
 pub mod params;
 mod reader;

@@ -22,6 +22,7 @@ use rand::Rng as _;
 
 use crate::args::{LossKind, ModelArgs, ModelKind};
 use crate::dictionary::{BucketMap, Dictionary, Entry, EntryKind};
+use crate::local_output::{update_row, LocalOutput};
 use crate::params::FastTextParams;
 use crate::reader::{Token, TokenReader};
 use crate::tables::Tables;
@@ -153,10 +154,12 @@ pub(crate) struct Trainer<'a> {
 struct Work {
     hidden: Vec<f32>,
     grad: Vec<f32>,
+    /// Skip-gram: the sum of one word's gradients over its contexts.
+    grad_sum: Vec<f32>,
     scratch: Vec<f32>,
     scores: Vec<f32>,
-    /// Copy of the output matrix (softmax only).
-    output_rows: Vec<f32>,
+    /// This thread's copy of the output matrix (softmax and one-vs-all).
+    local: Option<LocalOutput>,
     rng: seed::Rng,
     loss_sum: f64,
     examples: u64,
@@ -336,13 +339,11 @@ impl<'a> Trainer<'a> {
         let mut work = Work {
             hidden: vec![0.0; dim],
             grad: vec![0.0; dim],
+            grad_sum: vec![0.0; dim],
             scratch: vec![0.0; dim],
             scores: vec![0.0; self.output.rows()],
-            output_rows: if matches!(self.loss, OutputLoss::Softmax) {
-                vec![0.0; self.output.rows() * dim]
-            } else {
-                Vec::new()
-            },
+            local: matches!(self.loss, OutputLoss::Softmax | OutputLoss::OneVsAll)
+                .then(|| LocalOutput::new(&self.output)),
             rng: seed::rng(self.seed, t as u64),
             loss_sum: 0.0,
             examples: 0,
@@ -386,6 +387,9 @@ impl<'a> Trainer<'a> {
                 self.publish(t, local_tokens, &work);
                 local_tokens = 0;
             }
+        }
+        if let Some(local) = &mut work.local {
+            local.sync(&self.output);
         }
         self.publish(t, local_tokens, &work);
         Ok(())
@@ -493,22 +497,29 @@ impl<'a> Trainer<'a> {
     }
 
     /// Skip-gram: each word's subword rows predict every word of a window
-    /// of random size around it. The hidden vector is computed once per
-    /// word and then moved by each step's gradient, which is exactly the
-    /// change of the mean of its rows (fastText recomputes the mean).
+    /// of random size around it. fastText adds each context's gradient to
+    /// the word's rows and recomputes their mean for the next context; the
+    /// mean then moves by exactly that gradient, so here the hidden vector
+    /// is computed once per word and moved by each gradient, and the rows
+    /// receive the sum of the gradients once, after the last context.
     fn skipgram(&self, line: &[u32], lr: f32, work: &mut Work) {
         for (w, &center) in line.iter().enumerate() {
             let boundary = work.rng.gen_range(1..=self.args.ws);
             let rows = self.dict.subwords(center as usize);
             self.compute_hidden(rows, work);
+            work.grad_sum.fill(0.0);
             let lo = w.saturating_sub(boundary);
             let hi = (w + boundary).min(line.len() - 1);
             for (c, &context) in line.iter().enumerate().take(hi + 1).skip(lo) {
                 if c != w {
-                    self.step(rows, &[context], 0, lr, work);
-                    for (h, g) in work.hidden.iter_mut().zip(&work.grad) {
-                        *h += g;
-                    }
+                    self.output_step(&[context], 0, lr, work);
+                    kernels::axpy(1.0, &work.grad, &mut work.hidden);
+                    kernels::axpy(1.0, &work.grad, &mut work.grad_sum);
+                }
+            }
+            if hi > lo {
+                for &r in rows {
+                    self.input.add_to_row(r as usize, 1.0, &work.grad_sum);
                 }
             }
         }
@@ -564,10 +575,7 @@ impl<'a> Trainer<'a> {
     /// gradient; every input row receives the gradient (divided by the
     /// number of rows for classification).
     fn step(&self, rows: &[u32], targets: &[u32], target: usize, lr: f32, work: &mut Work) {
-        work.grad.fill(0.0);
-        let loss = self.forward(targets, target, lr, work);
-        work.loss_sum += loss as f64;
-        work.examples += 1;
+        self.output_step(targets, target, lr, work);
         if self.args.model == ModelKind::Supervised {
             let inv = (1.0f64 / rows.len() as f64) as f32;
             work.grad.iter_mut().for_each(|g| *g *= inv);
@@ -575,6 +583,15 @@ impl<'a> Trainer<'a> {
         for &r in rows {
             self.input.add_to_row(r as usize, 1.0, &work.grad);
         }
+    }
+
+    /// The output layer's part of a step: updates the output rows, leaves
+    /// the hidden gradient in `work.grad` and counts the loss.
+    fn output_step(&self, targets: &[u32], target: usize, lr: f32, work: &mut Work) {
+        work.grad.fill(0.0);
+        let loss = self.forward(targets, target, lr, work);
+        work.loss_sum += loss as f64;
+        work.examples += 1;
     }
 
     fn forward(&self, targets: &[u32], target: usize, lr: f32, work: &mut Work) -> f32 {
@@ -601,12 +618,7 @@ impl<'a> Trainer<'a> {
                 }
                 loss
             }
-            OutputLoss::OneVsAll => (0..self.output.rows())
-                .map(|i| {
-                    let positive = targets.contains(&(i as u32));
-                    self.binary_logistic(i, positive, lr, work)
-                })
-                .sum(),
+            OutputLoss::OneVsAll => self.one_vs_all(targets, lr, work),
             OutputLoss::Softmax => self.softmax(targets[target] as usize, lr, work),
         }
     }
@@ -634,19 +646,16 @@ impl<'a> Trainer<'a> {
         }
     }
 
-    /// Full softmax over the output rows. Each row is read once into a
-    /// per-thread copy that serves the scores and the hidden gradient.
+    /// Full softmax over the output rows, on the thread's copy of them.
     fn softmax(&self, target: usize, lr: f32, work: &mut Work) -> f32 {
         let dim = self.args.dim;
-        let rows = &mut work.output_rows;
+        let Some(local) = &mut work.local else {
+            unreachable!("a softmax trainer gives each thread a copy of the output rows")
+        };
+        let rows = local.rows_mut();
         let scores = &mut work.scores;
         let mut max = f32::NEG_INFINITY;
-        for (i, (s, row)) in scores
-            .iter_mut()
-            .zip(rows.chunks_exact_mut(dim))
-            .enumerate()
-        {
-            self.output.read_row(i, row);
+        for (s, row) in scores.iter_mut().zip(rows.chunks_exact(dim)) {
             *s = kernels::dot(row, &work.hidden);
             max = max.max(*s);
         }
@@ -661,12 +670,39 @@ impl<'a> Trainer<'a> {
         for s in scores.iter_mut() {
             *s /= z;
         }
-        for (i, (&p, row)) in scores.iter().zip(rows.chunks_exact(dim)).enumerate() {
+        for (i, (&p, row)) in scores.iter().zip(rows.chunks_exact_mut(dim)).enumerate() {
             let label = if i == target { 1.0 } else { 0.0 };
-            let alpha = lr * (label - p);
-            kernels::axpy(alpha, row, &mut work.grad);
-            self.output.add_to_row(i, alpha, &work.hidden);
+            update_row(lr * (label - p), &work.hidden, row, &mut work.grad);
         }
+        local.example_done(&self.output);
         -self.tables.log(scores[target])
+    }
+
+    /// One binary logistic loss per output row, positive for the line's
+    /// labels, on the thread's copy of the rows.
+    fn one_vs_all(&self, targets: &[u32], lr: f32, work: &mut Work) -> f32 {
+        let dim = self.args.dim;
+        let tables = &self.tables;
+        let Some(local) = &mut work.local else {
+            unreachable!("a one-vs-all trainer gives each thread a copy of the output rows")
+        };
+        let mut loss = 0.0;
+        for (i, row) in local.rows_mut().chunks_exact_mut(dim).enumerate() {
+            let f = kernels::dot(row, &work.hidden);
+            if !f.is_finite() {
+                work.loss_sum = f64::NAN;
+            }
+            let score = tables.sigmoid(f);
+            let positive = targets.contains(&(i as u32));
+            let label = f32::from(u8::from(positive));
+            update_row(lr * (label - score), &work.hidden, row, &mut work.grad);
+            loss -= if positive {
+                tables.log(score)
+            } else {
+                tables.log(1.0 - score)
+            };
+        }
+        local.example_done(&self.output);
+        loss
     }
 }
