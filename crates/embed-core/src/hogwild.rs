@@ -307,11 +307,16 @@ impl SharedMatrix {
     /// One output-layer step of word2vec or fastText on row `i`, reading the
     /// row once: with `f = row_i · h` and `g = gradient(f)`,
     /// `grad_h += g · row_i` (the values read) and `row_i += g · h`.
-    /// Returns `f`. `scratch` (of the row's length) holds the values read.
+    /// Returns `f`. `scratch` (of the row's length) holds the values read,
+    /// and afterwards the values written.
     ///
-    /// This costs one pass of atomic loads fewer than [`dot_row`],
-    /// [`row_axpy_into`] and [`add_to_row`] in turn, and does its arithmetic
-    /// on plain slices (see the module documentation for the figures).
+    /// The row is read once and written once: one pass of atomic loads and
+    /// one of stores, against three passes of loads and one of stores for
+    /// [`dot_row`], [`row_axpy_into`] and [`add_to_row`] in turn, with all
+    /// the arithmetic on plain slices (see the module documentation for the
+    /// figures). The new values are the values read plus the step, so an
+    /// update another thread makes to the row between the read and the
+    /// write is lost, the Hogwild trade-off the reference tools make too.
     ///
     /// [`dot_row`]: SharedMatrix::dot_row
     /// [`row_axpy_into`]: SharedMatrix::row_axpy_into
@@ -342,9 +347,52 @@ impl SharedMatrix {
         let g = gradient(f);
         if g != 0.0 {
             kernels::axpy(g, scratch, grad_h);
-            self.add_to_row(i, g, h);
+            kernels::axpy(g, h, scratch);
+            self.write_row(i, scratch);
         }
         f
+    }
+
+    /// Asks the processor to start loading row `i` into its caches, so that
+    /// a later read of the row does not wait on memory. A hint only: it
+    /// changes no value and does nothing on targets without a prefetch
+    /// instruction.
+    ///
+    /// Trainers that know which rows they will need (the noise words of
+    /// negative sampling, drawn ahead of their use) call it a few updates
+    /// before the read, so that the loads of several rows overlap instead
+    /// of following one another.
+    ///
+    /// ```
+    /// let m = embed_core::hogwild::SharedMatrix::zeros(3, 100);
+    /// m.prefetch_row(2);
+    /// assert_eq!(m.get(2, 99), 0.0);
+    /// ```
+    #[inline]
+    pub fn prefetch_row(&self, i: usize) {
+        let row = self.row(i);
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            /// `f32`s in a 64-byte cache line.
+            const LINE: usize = 16;
+            let mut start = 0;
+            while start < row.len() {
+                // SAFETY: a prefetch is a hint that never faults and reads
+                // nothing the program can observe; the pointer lies inside
+                // the row.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(row[start..].as_ptr().cast()) };
+                start += LINE;
+            }
+            if let Some(last) = row.last() {
+                // The row need not start on a line boundary: its last value
+                // may sit one line beyond the strides above.
+                // SAFETY: as above.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(last).cast()) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = row;
     }
 
     /// A copy of the current values.

@@ -1,6 +1,7 @@
-//! The inner updates of word2vec on a realistic vocabulary: one skip-gram
-//! position and one CBOW position with negative sampling (window 5,
-//! negative 5, dim 100), on shared matrices as training uses them.
+//! The inner updates of word2vec on a realistic vocabulary: one sentence of
+//! `SENTENCE_WORDS` (100) words by skip-gram and by CBOW with negative
+//! sampling (window 5, negative 5, dim 100), on shared matrices as training
+//! uses them.
 //!
 //! `cargo bench -p embed-word2vec --bench inner_update`
 
@@ -9,7 +10,7 @@ use embed_word2vec::bench_support::InnerUpdate;
 use embed_word2vec::{Architecture, SigmoidMode};
 
 fn inner_update(c: &mut Criterion) {
-    let mut group = c.benchmark_group("word2vec_position");
+    let mut group = c.benchmark_group("word2vec_sentence");
     for (name, architecture, sigmoid) in [
         (
             "skip_gram_ns_table",

@@ -1,5 +1,6 @@
 //! A self-contained inner update for the criterion benches: random
-//! matrices, a Zipf-shaped vocabulary, one sentence, one position at a time.
+//! matrices, a Zipf-shaped vocabulary, one sentence of
+//! [`SENTENCE_WORDS`] words trained again and again.
 
 use embed_core::hogwild::SharedMatrix;
 use embed_core::seed::Lcg;
@@ -8,9 +9,13 @@ use ndarray::Array2;
 
 use crate::params::{Architecture, SigmoidMode};
 use crate::sigmoid::Sigmoid;
-use crate::update::{cbow_position, skip_gram_position, OutputLayers, Scratch};
+use crate::update::{cbow_sentence, skip_gram_sentence, OutputLayers, Scratch};
 
-/// One training position after another over a fixed random sentence.
+/// Words in the bench's sentence: divide a step's time by it for the time
+/// of one position.
+pub const SENTENCE_WORDS: usize = 100;
+
+/// One sentence after another, the same fixed random sentence each time.
 pub struct InnerUpdate {
     architecture: Architecture,
     window: usize,
@@ -20,14 +25,13 @@ pub struct InnerUpdate {
     noise: NoiseSampler,
     sigmoid: Sigmoid,
     sentence: Vec<u32>,
-    pos: usize,
     rng: Lcg,
     scratch: Scratch,
 }
 
 impl InnerUpdate {
     /// Matrices of `words × dim` filled with small random values, a
-    /// 1000-word sentence drawn from the noise distribution.
+    /// sentence drawn from the noise distribution.
     pub fn new(
         architecture: Architecture,
         sigmoid: SigmoidMode,
@@ -43,7 +47,9 @@ impl InnerUpdate {
         let counts: Vec<u64> = (1..=words as u64).map(|r| 1_000_000 / r + 1).collect();
         let noise = NoiseSampler::new(&counts, 0.75).unwrap_or_else(|e| panic!("{e}"));
         let mut rng = Lcg::new(2);
-        let sentence = (0..1000).map(|_| noise.sample(rng.next_u64())).collect();
+        let sentence = (0..SENTENCE_WORDS)
+            .map(|_| noise.sample(rng.next_u64()))
+            .collect();
         InnerUpdate {
             architecture,
             window,
@@ -53,22 +59,20 @@ impl InnerUpdate {
             noise,
             sigmoid: Sigmoid::new(sigmoid),
             sentence,
-            pos: 0,
             rng,
             scratch: Scratch::new(dim),
         }
     }
 
-    /// Trains the next position; returns its loss.
+    /// Trains the sentence once; returns its loss.
     pub fn step(&mut self) -> f64 {
         let layers = OutputLayers {
             negative: Some((&self.output, &self.noise, self.negative)),
             hierarchical: None,
         };
         let sum = match self.architecture {
-            Architecture::SkipGram => skip_gram_position(
+            Architecture::SkipGram => skip_gram_sentence(
                 &self.sentence,
-                self.pos,
                 self.window,
                 &self.input,
                 &layers,
@@ -77,9 +81,8 @@ impl InnerUpdate {
                 &mut self.rng,
                 &mut self.scratch,
             ),
-            Architecture::Cbow => cbow_position(
+            Architecture::Cbow => cbow_sentence(
                 &self.sentence,
-                self.pos,
                 self.window,
                 true,
                 &self.input,
@@ -90,7 +93,6 @@ impl InnerUpdate {
                 &mut self.scratch,
             ),
         };
-        self.pos = (self.pos + 1) % self.sentence.len();
         sum.loss
     }
 }

@@ -29,7 +29,7 @@ use ndarray::Array2;
 use crate::params::{Architecture, CbowContext, ValidWord2VecParams};
 use crate::sigmoid::Sigmoid;
 use crate::update::{
-    cbow_position, skip_gram_position, unit_random, LossSum, OutputLayers, Scratch,
+    cbow_sentence, skip_gram_sentence, unit_random, LossSum, OutputLayers, Scratch,
 };
 
 /// Words a thread trains between two looks at the shared state.
@@ -332,35 +332,31 @@ fn run_shard(
             Some(s) => kept.extend(ids.iter().filter(|&&id| s.keep(id, unit_random(&mut rng)))),
             None => kept.extend_from_slice(&ids),
         }
-        for pos in 0..kept.len() {
-            let sum = match params.architecture() {
-                Architecture::SkipGram => skip_gram_position(
-                    &kept,
-                    pos,
-                    window,
-                    input,
-                    layers,
-                    alpha,
-                    &plan.sigmoid,
-                    &mut rng,
-                    &mut scratch,
-                ),
-                Architecture::Cbow => cbow_position(
-                    &kept,
-                    pos,
-                    window,
-                    mean,
-                    input,
-                    layers,
-                    alpha,
-                    &plan.sigmoid,
-                    &mut rng,
-                    &mut scratch,
-                ),
-            };
-            unsynced_loss.loss += sum.loss;
-            unsynced_loss.predictions += sum.predictions;
-        }
+        let sum = match params.architecture() {
+            Architecture::SkipGram => skip_gram_sentence(
+                &kept,
+                window,
+                input,
+                layers,
+                alpha,
+                &plan.sigmoid,
+                &mut rng,
+                &mut scratch,
+            ),
+            Architecture::Cbow => cbow_sentence(
+                &kept,
+                window,
+                mean,
+                input,
+                layers,
+                alpha,
+                &plan.sigmoid,
+                &mut rng,
+                &mut scratch,
+            ),
+        };
+        unsynced_loss.loss += sum.loss;
+        unsynced_loss.predictions += sum.predictions;
         if unsynced_words >= SYNC_WORDS {
             let (rate, stop) = sync(&mut unsynced_words, &mut unsynced_loss);
             alpha = rate;
