@@ -53,13 +53,13 @@ pub mod args;
 pub mod bin_format;
 pub mod dictionary;
 mod fit;
+mod label_tree;
 mod local_output;
 pub mod model;
 pub mod params;
 mod reader;
 pub mod tables;
 mod train;
-pub mod tree;
 
 pub use args::{LossKind, ModelArgs, ModelKind};
 pub use dictionary::Dictionary;

@@ -17,8 +17,8 @@ use rayon::prelude::*;
 use crate::args::{LossKind, ModelArgs, ModelKind};
 use crate::bin_format::{read_bin, write_bin, ModelParts};
 use crate::dictionary::Dictionary;
+use crate::label_tree::LabelTree;
 use crate::tables::{std_log, Tables};
-use crate::tree::HuffmanTree;
 
 /// A fastText model: arguments, dictionary, input and output matrices.
 ///
@@ -46,7 +46,8 @@ pub struct FastText {
     words: Vec<String>,
     word_vectors: OnceLock<Array2<f32>>,
     tables: Tables,
-    label_tree: OnceLock<HuffmanTree>,
+    /// The label tree of a hierarchical-softmax classifier.
+    label_tree: Option<LabelTree>,
 }
 
 /// One predicted label.
@@ -99,6 +100,16 @@ impl FastText {
             });
         }
         let words = dictionary.words().map(str::to_owned).collect();
+        let label_tree =
+            if args.model == ModelKind::Supervised && args.loss == LossKind::HierarchicalSoftmax {
+                let counts: Vec<u64> = dictionary.entries()[dictionary.nwords()..]
+                    .iter()
+                    .map(|e| e.count)
+                    .collect();
+                Some(LabelTree::new(&counts)?)
+            } else {
+                None
+            };
         Ok(FastText {
             args,
             dictionary,
@@ -107,7 +118,7 @@ impl FastText {
             words,
             word_vectors: OnceLock::new(),
             tables: Tables::new(),
-            label_tree: OnceLock::new(),
+            label_tree,
         })
     }
 
@@ -269,15 +280,10 @@ impl FastText {
                 }
             }
             LossKind::HierarchicalSoftmax => {
-                let tree = self.label_tree.get_or_init(|| {
-                    let counts: Vec<u64> = self.dictionary.entries()[self.dictionary.nwords()..]
-                        .iter()
-                        .map(|e| e.count)
-                        .collect();
-                    HuffmanTree::new(&counts)
-                });
-                if let Some(root) = tree.root() {
-                    self.tree_search(tree, root, 0.0, std_log(threshold), &hidden, &mut best);
+                if let Some(tree) = &self.label_tree {
+                    if let Some(root) = tree.root() {
+                        self.tree_search(tree, root, 0.0, std_log(threshold), &hidden, &mut best);
+                    }
                 }
             }
         }
@@ -295,7 +301,7 @@ impl FastText {
     /// enter the top k (fastText's `HierarchicalSoftmaxLoss::dfs`).
     fn tree_search(
         &self,
-        tree: &HuffmanTree,
+        tree: &LabelTree,
         node: usize,
         score: f32,
         log_threshold: f32,
@@ -305,11 +311,11 @@ impl FastText {
         if score < log_threshold || best.is_full() && score < best.worst() {
             return;
         }
-        let Some((left, right)) = tree.children(node) else {
+        let Some((row, [left, right])) = tree.inner(node) else {
             best.push(score, node);
             return;
         };
-        let row = self.output.row(node - tree.leaves());
+        let row = self.output.row(row);
         let f: f32 = row.iter().zip(hidden).fold(0f32, |acc, (a, b)| acc + a * b);
         let f = 1.0 / (1.0 + (-f).exp());
         self.tree_search(

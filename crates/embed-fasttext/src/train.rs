@@ -16,7 +16,7 @@ use embed_core::hogwild::SharedMatrix;
 use embed_core::observer::{Control, Progress, TrainingObserver};
 use embed_core::{kernels, seed};
 use embed_core::{Error, Result};
-use embed_vocab::{NoiseSampler, END_OF_SENTENCE};
+use embed_vocab::{HuffmanTree, NoiseSampler, END_OF_SENTENCE};
 use ndarray::Array2;
 use rand::Rng as _;
 
@@ -26,7 +26,6 @@ use crate::local_output::{update_row, LocalOutput};
 use crate::params::FastTextParams;
 use crate::reader::{Token, TokenReader};
 use crate::tables::Tables;
-use crate::tree::HuffmanTree;
 
 /// Longest unsupervised training line, in tokens (fastText's `MAX_LINE_SIZE`).
 const MAX_LINE_TOKENS: u64 = 1024;
@@ -192,7 +191,7 @@ impl<'a> Trainer<'a> {
             LossKind::NegativeSampling => {
                 OutputLoss::Negative(NoiseSampler::new(&outputs, NEGATIVE_POWER)?)
             }
-            LossKind::HierarchicalSoftmax => OutputLoss::Hierarchical(HuffmanTree::new(&outputs)),
+            LossKind::HierarchicalSoftmax => OutputLoss::Hierarchical(HuffmanTree::new(&outputs)?),
             LossKind::Softmax => OutputLoss::Softmax,
             LossKind::OneVsAll => OutputLoss::OneVsAll,
         };
@@ -611,10 +610,10 @@ impl<'a> Trainer<'a> {
                 loss
             }
             OutputLoss::Hierarchical(tree) => {
-                let leaf = targets[target] as usize;
+                let leaf = targets[target];
                 let mut loss = 0.0;
-                for (&node, &bit) in tree.path(leaf).iter().zip(tree.code(leaf)) {
-                    loss += self.binary_logistic(node as usize, bit, lr, work);
+                for (&node, &bit) in tree.points(leaf).iter().zip(tree.code(leaf)) {
+                    loss += self.binary_logistic(node as usize, bit == 1, lr, work);
                 }
                 loss
             }
