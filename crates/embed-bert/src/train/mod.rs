@@ -6,9 +6,13 @@
 //! here loads in `transformers` and the other way round. The layers come
 //! from [`embed_core::nn`], each checked against finite differences.
 
+pub mod checkpoint;
+pub mod data;
+pub mod masking;
 mod mlm_model;
 mod names;
 mod pass;
+pub mod pretrain;
 mod tensors;
 
 pub use mlm_model::{MlmBatch, MlmModel, MlmSettings, MlmStats};
