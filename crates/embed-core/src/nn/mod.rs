@@ -11,14 +11,18 @@
 //! the tests.
 
 pub mod attention;
+pub mod char_cnn;
 pub mod cross_entropy;
 pub mod dropout;
 pub mod embedding;
 pub mod fastmath;
 pub mod gelu;
 pub mod gradcheck;
+pub mod highway;
 pub mod layer_norm;
 pub mod linear;
+pub mod lstm;
+pub mod sampled_softmax;
 pub mod softmax;
 #[cfg(test)]
 mod testing;
