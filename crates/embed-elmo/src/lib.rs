@@ -47,6 +47,7 @@ pub mod embedder;
 pub mod layers;
 pub mod model;
 pub mod options;
+pub mod train;
 pub mod weights;
 pub mod writer;
 
