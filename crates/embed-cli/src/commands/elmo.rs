@@ -1,5 +1,6 @@
 //! `embed elmo embed`: contextual vectors from AllenNLP / bilm-tf ELMo
-//! weights (`options.json` + `weights.hdf5`).
+//! weights (`options.json` + `weights.hdf5`); `embed elmo train`: train
+//! the biLM on a corpus and write such weights.
 
 use std::path::PathBuf;
 
@@ -16,12 +17,16 @@ pub enum ElmoCommand {
     /// Read whitespace-tokenized sentences, one per line; print one JSON
     /// array per line holding one vector per token.
     Embed(EmbedArgs),
+    /// Train the bidirectional language model on a corpus; writes
+    /// options.json, weights.hdf5 and vocab.txt to --output.
+    Train(super::elmo_train::TrainArgs),
 }
 
 /// Runs `embed elmo ...`.
 pub fn run(command: ElmoCommand) -> Result<()> {
     match command {
         ElmoCommand::Embed(args) => embed(args),
+        ElmoCommand::Train(args) => super::elmo_train::run(args),
     }
 }
 

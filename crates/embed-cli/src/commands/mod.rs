@@ -1,9 +1,11 @@
 //! One module per subcommand; each parses its own arguments and runs.
 
 mod bert;
+mod bert_train;
 mod compare;
 mod convert;
 mod elmo;
+mod elmo_train;
 mod eval;
 mod fasttext;
 mod input;
