@@ -5,6 +5,11 @@
 //! without `unsafe` or target-specific intrinsics. Slices passed together
 //! must have equal lengths; this is checked with a debug assertion only,
 //! because the kernels sit in the innermost loops of training.
+//!
+//! The one exception is [`dot_rows`], the scan behind nearest-neighbour
+//! queries: on x86-64 it picks AVX-512 or AVX2+FMA code at run time (the
+//! crate is built for the baseline target), falling back to the portable
+//! loop elsewhere.
 
 /// Width of the unrolled chunks: two 128-bit or one 256-bit register of
 /// `f32`s.
@@ -56,12 +61,33 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// assert_eq!(out, [2.0, 3.0, 5.0]);
 /// ```
 pub fn dot_rows(rows: &[f32], query: &[f32], out: &mut [f32]) {
-    debug_assert_eq!(rows.len(), query.len() * out.len());
     let dim = query.len();
+    assert_eq!(rows.len(), dim * out.len(), "dot_rows: one row per score");
     if dim == 0 {
         out.fill(0.0);
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above), and the
+            // lengths were checked to match.
+            unsafe { x86::dot_rows_avx512(rows, query, out) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above, for AVX2 and FMA.
+            unsafe { x86::dot_rows_avx2(rows, query, out) };
+            return;
+        }
+    }
+    dot_rows_portable(rows, query, out);
+}
+
+/// [`dot_rows`] for any CPU: one [`dot`] per row.
+fn dot_rows_portable(rows: &[f32], query: &[f32], out: &mut [f32]) {
+    let dim = query.len();
     for (score, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
         *score = dot(row, query);
     }
@@ -234,6 +260,149 @@ fn horizontal_sum(acc: [f32; DOT_LANES]) -> f32 {
     ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7))
 }
 
+/// Matrix-vector kernels for x86-64 CPUs with wide vector units, chosen at
+/// run time by [`dot_rows`].
+///
+/// Scoring a large vocabulary is limited by how fast rows stream from
+/// memory, so each kernel keeps several rows in flight: every chunk of the
+/// query is loaded once and multiplied into `ROWS` rows, giving the CPU
+/// independent loads and accumulators to overlap.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// Rows scored together.
+    const ROWS: usize = 8;
+
+    /// # Safety
+    /// The CPU must support AVX-512F; `rows.len() == query.len() * out.len()`
+    /// and `query` is not empty.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn dot_rows_avx512(rows: &[f32], query: &[f32], out: &mut [f32]) {
+        let dim = query.len();
+        let mut groups = out.chunks_exact_mut(ROWS);
+        let mut rows = rows.chunks_exact(ROWS * dim);
+        for (group, block) in (&mut groups).zip(&mut rows) {
+            // SAFETY: AVX-512F is available (the caller's promise) and the
+            // block holds ROWS rows of `dim` values.
+            unsafe { group.copy_from_slice(&dot_block_avx512::<ROWS>(block, query)) };
+        }
+        let rest = rows.remainder();
+        for (score, row) in groups
+            .into_remainder()
+            .iter_mut()
+            .zip(rest.chunks_exact(dim))
+        {
+            // SAFETY: as above, for one row.
+            unsafe { *score = dot_block_avx512::<1>(row, query)[0] };
+        }
+    }
+
+    /// Dot products of `R` consecutive rows with `query`. Each row's sum
+    /// is formed the same way whatever `R` is, so a row scores identically
+    /// wherever it falls in a matrix.
+    ///
+    /// # Safety
+    /// AVX-512F must be available; `rows.len() == R * query.len()`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn dot_block_avx512<const R: usize>(rows: &[f32], query: &[f32]) -> [f32; R] {
+        const W: usize = 16;
+        let dim = query.len();
+        debug_assert_eq!(rows.len(), R * dim);
+        let full = dim / W;
+        let tail: __mmask16 = ((1u32 << (dim % W)) - 1) as __mmask16;
+        let (q, base) = (query.as_ptr(), rows.as_ptr());
+        let mut acc = [_mm512_setzero_ps(); R];
+        for c in 0..full {
+            // SAFETY: chunk `c` lies inside the query and inside each row.
+            unsafe {
+                let qv = _mm512_loadu_ps(q.add(c * W));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let x = _mm512_loadu_ps(base.add(r * dim + c * W));
+                    *a = _mm512_fmadd_ps(x, qv, *a);
+                }
+            }
+        }
+        if tail != 0 {
+            // SAFETY: masked loads touch only the `dim % W` values left in
+            // the query and in each row.
+            unsafe {
+                let qv = _mm512_maskz_loadu_ps(tail, q.add(full * W));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let x = _mm512_maskz_loadu_ps(tail, base.add(r * dim + full * W));
+                    *a = _mm512_fmadd_ps(x, qv, *a);
+                }
+            }
+        }
+        acc.map(|a| _mm512_reduce_add_ps(a))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `rows.len() == query.len() *
+    /// out.len()` and `query` is not empty.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn dot_rows_avx2(rows: &[f32], query: &[f32], out: &mut [f32]) {
+        let dim = query.len();
+        let mut groups = out.chunks_exact_mut(ROWS);
+        let mut rows = rows.chunks_exact(ROWS * dim);
+        for (group, block) in (&mut groups).zip(&mut rows) {
+            // SAFETY: AVX2 and FMA are available (the caller's promise) and
+            // the block holds ROWS rows of `dim` values.
+            unsafe { group.copy_from_slice(&dot_block_avx2::<ROWS>(block, query)) };
+        }
+        let rest = rows.remainder();
+        for (score, row) in groups
+            .into_remainder()
+            .iter_mut()
+            .zip(rest.chunks_exact(dim))
+        {
+            // SAFETY: as above, for one row.
+            unsafe { *score = dot_block_avx2::<1>(row, query)[0] };
+        }
+    }
+
+    /// [`dot_block_avx512`] with 8-lane vectors.
+    ///
+    /// # Safety
+    /// AVX2 and FMA must be available; `rows.len() == R * query.len()`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn dot_block_avx2<const R: usize>(rows: &[f32], query: &[f32]) -> [f32; R] {
+        const W: usize = 8;
+        let dim = query.len();
+        debug_assert_eq!(rows.len(), R * dim);
+        let full = dim / W;
+        let (q, base) = (query.as_ptr(), rows.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); R];
+        for c in 0..full {
+            // SAFETY: chunk `c` lies inside the query and inside each row.
+            unsafe {
+                let qv = _mm256_loadu_ps(q.add(c * W));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let x = _mm256_loadu_ps(base.add(r * dim + c * W));
+                    *a = _mm256_fmadd_ps(x, qv, *a);
+                }
+            }
+        }
+        let mut sums = [0.0f32; R];
+        for (r, (sum, a)) in sums.iter_mut().zip(acc).enumerate() {
+            let mut lanes = [0.0f32; W];
+            // SAFETY: `lanes` holds W floats.
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), a) };
+            let row_tail = &rows[r * dim + full * W..(r + 1) * dim];
+            *sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+                + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+                + row_tail
+                    .iter()
+                    .zip(&query[full * W..])
+                    .map(|(x, y)| x * y)
+                    .sum::<f32>();
+        }
+        sums
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +430,60 @@ mod tests {
             dot_rows(&m, &q, &mut out);
             for (o, row) in out.iter().zip(m.chunks_exact(dim)) {
                 assert!((o - dot(row, &q)).abs() < 1e-4, "n = {n}, dim = {dim}");
+            }
+        }
+    }
+
+    /// Every kernel this CPU can run, next to the portable one.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_dot_rows_match_the_portable_kernel() {
+        for dim in 1..70 {
+            for n in [0, 1, 7, 8, 9, 17] {
+                let m: Vec<f32> = (0..n * dim).map(|i| (i as f32 * 0.37).sin()).collect();
+                let q: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.11).cos()).collect();
+                let mut expected = vec![0.0; n];
+                dot_rows_portable(&m, &q, &mut expected);
+                let check = |out: &[f32], name: &str| {
+                    for (o, e) in out.iter().zip(&expected) {
+                        assert!((o - e).abs() < 1e-4, "{name}: dim {dim}, n {n}: {o} vs {e}");
+                    }
+                };
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    let mut out = vec![f32::NAN; n];
+                    // SAFETY: the CPU has AVX-512F; lengths match.
+                    unsafe { x86::dot_rows_avx512(&m, &q, &mut out) };
+                    check(&out, "avx512");
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    let mut out = vec![f32::NAN; n];
+                    // SAFETY: the CPU has AVX2 and FMA; lengths match.
+                    unsafe { x86::dot_rows_avx2(&m, &q, &mut out) };
+                    check(&out, "avx2");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dot_rows_scores_a_row_the_same_wherever_it_lies() {
+        let dim = 37;
+        let m: Vec<f32> = (0..20 * dim).map(|i| (i as f32 * 0.13).sin()).collect();
+        let q: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.7).cos()).collect();
+        let mut all = vec![0.0; 20];
+        dot_rows(&m, &q, &mut all);
+        for start in 0..20 {
+            for len in 1..=20 - start {
+                let mut part = vec![0.0; len];
+                dot_rows(&m[start * dim..(start + len) * dim], &q, &mut part);
+                assert_eq!(
+                    part,
+                    all[start..start + len],
+                    "rows {start}..{}",
+                    start + len
+                );
             }
         }
     }

@@ -5,11 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use rayon::prelude::*;
 
 use crate::embedder::{embed_words_static, Embedder, Lookup, StaticEmbedder};
-use crate::{kernels, linalg};
+use crate::kernels;
 use crate::{Error, Result};
 
 /// Matrices with at least this many elements are normalised and scored on
@@ -255,8 +255,7 @@ impl WordVectors {
         kernels::normalize(&mut query);
 
         let limit = self.restricted_len(options);
-        let scores = self.cosine_scores(&query, limit);
-        Ok(self.best(&scores, topn, &inputs, options))
+        Ok(self.nearest(&query, limit, topn, &inputs, options))
     }
 
     /// Analogy by 3CosMul (Levy & Goldberg, 2014), as gensim's
@@ -330,8 +329,7 @@ impl WordVectors {
         assert_eq!(v.len(), self.dim(), "query vector has the wrong dimension");
         let mut query = v.to_vec();
         kernels::normalize(&mut query);
-        let scores = self.cosine_scores(&query, self.restricted_len(options));
-        self.best(&scores, topn, &[], options)
+        self.nearest(&query, self.restricted_len(options), topn, &[], options)
     }
 
     /// The word least like the others: the one whose unit vector has the
@@ -381,38 +379,84 @@ impl WordVectors {
             .map_or(self.len(), |n| n.min(self.len()))
     }
 
-    /// Cosine of `query` (unit length) with each of the first `limit` rows.
-    fn cosine_scores(&self, query: &[f32], limit: usize) -> Vec<f32> {
-        let dim = self.dim();
+    /// The first `limit` unit rows, as one contiguous slice.
+    fn unit_values(&self, limit: usize) -> &[f32] {
         let unit = self
             .unit_rows()
             .matrix
             .as_slice()
             .expect("an owned standard-layout matrix is contiguous");
-        let rows = &unit[..limit * dim];
+        &unit[..limit * self.dim()]
+    }
+
+    /// Cosine of `query` (unit length) with each of the first `limit` rows.
+    fn cosine_scores(&self, query: &[f32], limit: usize) -> Vec<f32> {
+        let dim = self.dim();
+        let rows = self.unit_values(limit);
         let mut scores = vec![0.0f32; limit];
-        if dim == 0 {
-            return scores;
-        }
-        // A matrix-vector product through the run-time-dispatched GEMM
-        // kernels streams rows from memory faster than a dot product per
-        // row; large vocabularies are split into blocks across threads.
-        let query = ArrayView2::from_shape((dim, 1), query).expect("the query has `dim` values");
-        let score_block = |(out, block): (&mut [f32], &[f32])| {
-            let n = out.len();
-            let block = ArrayView2::from_shape((n, dim), block).expect("`n` rows of `dim` values");
-            let out = ArrayViewMut2::from_shape((n, 1), out).expect("one score per row");
-            linalg::matmul_into(block, query, out, false, false);
-        };
         if rows.len() >= PARALLEL_MIN_ELEMENTS {
             scores
                 .par_chunks_mut(PARALLEL_SCORING_ROWS)
                 .zip(rows.par_chunks(PARALLEL_SCORING_ROWS * dim))
-                .for_each(score_block);
+                .for_each(|(out, block)| kernels::dot_rows(block, query, out));
         } else {
-            score_block((&mut scores, rows));
+            kernels::dot_rows(rows, query, &mut scores);
         }
         scores
+    }
+
+    /// The `topn` of the first `limit` rows with the highest cosine with
+    /// `query` (unit length), best first, leaving out `inputs` and the
+    /// excluded words.
+    ///
+    /// Rows are scored a block at a time and each block's best are picked
+    /// while its scores are still in cache; the blocks' winners are then
+    /// merged. Ties go to the lower row, as in [`kernels::top_k`], so the
+    /// answer does not depend on the blocking.
+    fn nearest(
+        &self,
+        query: &[f32],
+        limit: usize,
+        topn: usize,
+        inputs: &[usize],
+        options: &QueryOptions,
+    ) -> Vec<(String, f32)> {
+        let dim = self.dim();
+        if dim == 0 {
+            let scores = vec![0.0; limit];
+            return self.best(&scores, topn, inputs, options);
+        }
+        let skipped = self.skipped(inputs, options);
+        let rows = self.unit_values(limit);
+        let best_of_block = |(block, rows): (usize, &[f32])| {
+            let first = block * PARALLEL_SCORING_ROWS;
+            let mut scores = vec![0.0f32; rows.len() / dim];
+            kernels::dot_rows(rows, query, &mut scores);
+            let mut best = kernels::top_k(&scores, topn, |i| skipped.contains(&(first + i)));
+            best.iter_mut().for_each(|(i, _)| *i += first);
+            best
+        };
+        let blocks = rows.par_chunks(PARALLEL_SCORING_ROWS * dim).enumerate();
+        let mut best: Vec<(usize, f32)> = if rows.len() >= PARALLEL_MIN_ELEMENTS {
+            blocks.flat_map_iter(best_of_block).collect()
+        } else {
+            rows.chunks(PARALLEL_SCORING_ROWS * dim)
+                .enumerate()
+                .flat_map(best_of_block)
+                .collect()
+        };
+        best.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        best.truncate(topn);
+        best.into_iter()
+            .map(|(i, s)| (self.words[i].clone(), s))
+            .collect()
+    }
+
+    /// Rows never returned by a query: its own words and the excluded ones.
+    fn skipped(&self, inputs: &[usize], options: &QueryOptions) -> HashSet<usize> {
+        let mut skipped: HashSet<usize> = inputs.iter().copied().collect();
+        skipped.extend(options.exclude.iter().filter_map(|w| self.index_of(w)));
+        skipped
     }
 
     /// The best `topn` of `scores`, leaving out `inputs` and the excluded words.
@@ -423,8 +467,7 @@ impl WordVectors {
         inputs: &[usize],
         options: &QueryOptions,
     ) -> Vec<(String, f32)> {
-        let mut skipped: HashSet<usize> = inputs.iter().copied().collect();
-        skipped.extend(options.exclude.iter().filter_map(|w| self.index_of(w)));
+        let skipped = self.skipped(inputs, options);
         kernels::top_k(scores, topn, |i| skipped.contains(&i))
             .into_iter()
             .map(|(i, s)| (self.words[i].clone(), s))

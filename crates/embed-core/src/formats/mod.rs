@@ -222,7 +222,18 @@ pub fn read_vectors(
         None => sniff_format(path)?,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
+    let file_len = metadata.len();
+    if format == VectorFormat::Word2VecBinary && metadata.is_file() && file_len > 0 {
+        // SAFETY: the mapping is only read, and dropped before returning.
+        // Another process truncating or rewriting the file while it is
+        // read is outside what the reader can defend against (as with any
+        // reader of a mapped file); `write_vectors` itself replaces files
+        // by renaming, never in place.
+        if let Ok(map) = unsafe { memmap2::MmapOptions::new().populate().map(&file) } {
+            return word2vec::read_binary_slice(&map, path, options);
+        }
+    }
     let reader = BufReader::with_capacity(READ_BUFFER, file);
     let size = Some(file_len);
     match format {

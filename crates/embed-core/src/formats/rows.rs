@@ -58,16 +58,7 @@ impl RowsBuilder {
     pub(crate) fn commit_row(&mut self, word: String, location: Location) -> Result<()> {
         let start = self.words.len() * self.dim;
         debug_assert_eq!(self.values.len(), start + self.dim);
-        if let Some(bad) = self.values[start..].iter().find(|v| !v.is_finite()) {
-            return Err(Error::format(
-                &self.path,
-                location,
-                format!("vector of word `{word}` holds the non-finite value {bad}"),
-            ));
-        }
-        if word.is_empty() {
-            return Err(Error::format(&self.path, location, "empty word"));
-        }
+        check_row(&word, &self.values[start..], &self.path, location)?;
         let row = self.words.len();
         if let Some(first) = self.index.insert(word.clone(), row) {
             return Err(Error::format(
@@ -91,6 +82,22 @@ impl RowsBuilder {
             .expect("one row of `dim` values per committed word");
         WordVectors::from_checked_parts(self.words, self.index, matrix)
     }
+}
+
+/// Checks one row's word and values (before duplicates are looked for):
+/// every value finite, the word not empty.
+pub(crate) fn check_row(word: &str, values: &[f32], path: &Path, location: Location) -> Result<()> {
+    if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+        return Err(Error::format(
+            path,
+            location,
+            format!("vector of word `{word}` holds the non-finite value {bad}"),
+        ));
+    }
+    if word.is_empty() {
+        return Err(Error::format(path, location, "empty word"));
+    }
+    Ok(())
 }
 
 /// Turns a word's bytes into a `String` under the chosen policy.

@@ -3,7 +3,11 @@
 use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
-use super::rows::{decode_word, RowsBuilder};
+use std::collections::HashMap;
+
+use ndarray::Array2;
+
+use super::rows::{check_row, decode_word, RowsBuilder};
 use super::{check_writable, read_line, text, ReadOptions};
 use crate::{Error, Location, Result, WordVectors};
 
@@ -226,6 +230,195 @@ pub(super) fn read_binary(
     Ok(builder.finish())
 }
 
+/// Where one row of a binary file lies in the file's bytes.
+struct RowSpan {
+    /// Offset of the row's first byte (errors name it).
+    start: usize,
+    /// The word's bytes, leading newlines dropped.
+    word: std::ops::Range<usize>,
+    /// Offset of the row's first value.
+    values: usize,
+}
+
+/// Rows the binary reader converts per parallel task.
+const ROWS_PER_TASK: usize = 512;
+
+/// Reads the word2vec binary format from a file's whole content in memory
+/// (a mapped file), with the same checks and errors as [`read_binary`].
+///
+/// One sequential pass finds where each row lies, which only needs the
+/// words; the values are then converted straight into the final matrix,
+/// and the words decoded and checked, on several threads. Errors are
+/// reported for the first faulty row, as the streaming reader does.
+pub(super) fn read_binary_slice(
+    bytes: &[u8],
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<WordVectors> {
+    use rayon::prelude::*;
+
+    let mut cursor = bytes;
+    let header = read_header(&mut cursor, path)?;
+    let vector_bytes = header
+        .dim
+        .checked_mul(4)
+        .ok_or_else(|| Error::format(path, Location::Line(1), "header dimension is too large"))?;
+    let (rows, _) = plan_rows(
+        &header,
+        options,
+        vector_bytes as u64 + 2,
+        Some(bytes.len() as u64),
+        path,
+    )?;
+    // `plan_rows` checked that the file can hold `rows` rows.
+    let mut spans = Vec::with_capacity(rows);
+    let mut offset = header.len as usize;
+    let mut broken_row = None;
+    while spans.len() < rows {
+        match locate_row(bytes, offset, vector_bytes) {
+            Ok(span) => {
+                offset = span.values + vector_bytes;
+                spans.push(span);
+            }
+            Err(problem) => {
+                broken_row = Some(problem);
+                break;
+            }
+        }
+    }
+
+    let dim = header.dim;
+    let mut values = vec![0.0f32; spans.len() * dim];
+    let words: Vec<Result<String>> = values
+        .par_chunks_mut(dim)
+        .zip(spans.par_iter())
+        .with_min_len(ROWS_PER_TASK)
+        .map(|(row, span)| {
+            let at_row = Location::Byte(span.start as u64);
+            let word = decode_word(
+                &bytes[span.word.clone()],
+                options.unicode_errors,
+                path,
+                at_row,
+            )?;
+            let raw = &bytes[span.values..span.values + vector_bytes];
+            for (v, b) in row.iter_mut().zip(raw.chunks_exact(4)) {
+                *v = le_f32(b);
+            }
+            check_row(&word, row, path, at_row)?;
+            Ok(word)
+        })
+        .collect();
+
+    let mut index = HashMap::with_capacity(words.len());
+    let mut checked = Vec::with_capacity(words.len());
+    for (row, (word, span)) in words.into_iter().zip(&spans).enumerate() {
+        let word = word?;
+        if let Some(first) = index.insert(word.clone(), row) {
+            return Err(Error::format(
+                path,
+                Location::Byte(span.start as u64),
+                format!("duplicate word `{word}` (first seen as row {})", first + 1),
+            ));
+        }
+        checked.push(word);
+    }
+    if let Some(problem) = broken_row {
+        return Err(problem.into_error(bytes, path, options, dim, spans.len(), header.rows));
+    }
+    if rows == header.rows {
+        expect_only_whitespace(&bytes[offset..], path, Location::Byte(offset as u64), rows)?;
+    }
+    let matrix = Array2::from_shape_vec((checked.len(), dim), values)
+        .expect("one row of `dim` values per word");
+    Ok(WordVectors::from_checked_parts(checked, index, matrix))
+}
+
+/// Why a binary row could not be located.
+enum RowProblem {
+    /// Only whitespace (or nothing) before the end of the file.
+    Missing { start: usize },
+    /// No space within [`MAX_WORD_BYTES`].
+    NoSpace { start: usize },
+    /// The file ends inside the word.
+    WordCut { start: usize },
+    /// The file ends inside the vector of the word at `word`.
+    VectorCut {
+        start: usize,
+        word: std::ops::Range<usize>,
+    },
+}
+
+impl RowProblem {
+    /// The error the streaming reader gives for the same bytes.
+    fn into_error(
+        self,
+        bytes: &[u8],
+        path: &Path,
+        options: &ReadOptions,
+        dim: usize,
+        read: usize,
+        promised: usize,
+    ) -> Error {
+        let at = |start: usize| Location::Byte(start as u64);
+        match self {
+            RowProblem::Missing { start } => Error::format(
+                path,
+                at(start),
+                format!("file ends after {read} of the {promised} rows its header promises"),
+            ),
+            RowProblem::NoSpace { start } => Error::format(
+                path,
+                at(start),
+                format!("no space within {MAX_WORD_BYTES} bytes: not a word2vec binary row"),
+            ),
+            RowProblem::WordCut { start } => {
+                Error::format(path, at(start), "file ends inside a word")
+            }
+            RowProblem::VectorCut { start, word } => {
+                match decode_word(&bytes[word], options.unicode_errors, path, at(start)) {
+                    Err(e) => e,
+                    Ok(word) => Error::format(
+                        path,
+                        at(start),
+                        format!(
+                            "file ends inside the vector of word `{word}` ({dim} values expected)"
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Finds the row starting at `start`: newlines separating rows are
+/// skipped (like gensim, only those: a word may start with a tab), the word
+/// runs to the first space, `vector_bytes` of values follow.
+fn locate_row(bytes: &[u8], start: usize, vector_bytes: usize) -> Result<RowSpan, RowProblem> {
+    let rest = &bytes[start..];
+    let window = &rest[..rest.len().min(MAX_WORD_BYTES as usize + 1)];
+    let Some(space) = window.iter().position(|&b| b == b' ') else {
+        return Err(if window.trim_ascii().is_empty() {
+            RowProblem::Missing { start }
+        } else if window.len() as u64 > MAX_WORD_BYTES {
+            RowProblem::NoSpace { start }
+        } else {
+            RowProblem::WordCut { start }
+        });
+    };
+    let newlines = window[..space].iter().take_while(|&&b| b == b'\n').count();
+    let word = start + newlines..start + space;
+    let values = start + space + 1;
+    if bytes.len() - values < vector_bytes {
+        return Err(RowProblem::VectorCut { start, word });
+    }
+    Ok(RowSpan {
+        start,
+        word,
+        values,
+    })
+}
+
 /// Appends `count` little-endian `f32`s from `reader` to `out`; returns
 /// `false` if the input ends first (with `out` then partly extended).
 fn read_f32s(
@@ -329,5 +522,93 @@ fn expect_only_whitespace(
         }
         let n = available.len();
         reader.consume(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::UnicodeErrors;
+
+    fn row(word: &[u8], values: &[f32], newline: bool) -> Vec<u8> {
+        let mut bytes = word.to_vec();
+        bytes.push(b' ');
+        for v in values {
+            bytes.extend(v.to_le_bytes());
+        }
+        if newline {
+            bytes.push(b'\n');
+        }
+        bytes
+    }
+
+    /// The in-memory reader and the streaming reader agree: same vectors,
+    /// or the same error at the same place.
+    fn same_as_streaming(bytes: &[u8], options: &ReadOptions) {
+        let path = Path::new("mem.bin");
+        let streamed = read_binary(bytes, path, options, Some(bytes.len() as u64));
+        let mapped = read_binary_slice(bytes, path, options);
+        match (streamed, mapped) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("streaming {a:?}, in memory {b:?} for {bytes:?}"),
+        }
+    }
+
+    #[test]
+    fn in_memory_reader_matches_the_streaming_one() {
+        let mut good = b"3 2\n".to_vec();
+        good.extend(row(b"first", &[1.0, -2.0], true));
+        good.extend(row(b"\tsecond", &[0.5, 3.0], false));
+        good.extend(row(b"third", &[4.0, 5.0], true));
+        let default = ReadOptions::default();
+        // Cut at every length: each truncation is reported identically.
+        for len in 0..=good.len() {
+            same_as_streaming(&good[..len], &default);
+        }
+        for limit in [0, 1, 2, 3, 5] {
+            let options = ReadOptions {
+                limit: Some(limit),
+                ..ReadOptions::default()
+            };
+            same_as_streaming(&good, &options);
+        }
+        let mut trailing = good.clone();
+        trailing.extend(b"\n \n");
+        same_as_streaming(&trailing, &default);
+        trailing.extend(b"x");
+        same_as_streaming(&trailing, &default);
+
+        let mut faulty: Vec<Vec<u8>> = Vec::new();
+        for (word, value) in [
+            (&b"caf\xc3"[..], 1.0),
+            (b"ok", f32::NAN),
+            (b"first", 1.0),
+            (b"\n", 1.0),
+        ] {
+            let mut bytes = b"3 2\n".to_vec();
+            bytes.extend(row(b"first", &[1.0, -2.0], true));
+            bytes.extend(row(word, &[value, 2.0], true));
+            bytes.extend(row(b"last", &[1.0, 2.0], true));
+            faulty.push(bytes);
+        }
+        // A faulty row before a truncated one: the first fault wins.
+        let mut both = b"3 2\n".to_vec();
+        both.extend(row(b"nan", &[f32::NAN, 2.0], true));
+        both.extend(row(b"cut", &[1.0], false));
+        faulty.push(both);
+        let mut long_word = b"1 1\n".to_vec();
+        long_word.extend(vec![b'a'; MAX_WORD_BYTES as usize + 10]);
+        faulty.push(long_word);
+        for bytes in &faulty {
+            same_as_streaming(bytes, &default);
+            for unicode_errors in [UnicodeErrors::Replace, UnicodeErrors::Ignore] {
+                let options = ReadOptions {
+                    unicode_errors,
+                    limit: None,
+                };
+                same_as_streaming(bytes, &options);
+            }
+        }
     }
 }
