@@ -42,7 +42,7 @@
 //!   those gradients to the word's rows once, after its last context.
 //! * With the softmax and one-vs-all losses, which update every output row
 //!   on every example, each thread works on its own copy of the output
-//!   matrix and exchanges changes with the shared one every 8 examples: the
+//!   matrix and exchanges changes with the shared one every 16 examples: the
 //!   other threads' updates arrive a few examples late, instead of whenever
 //!   memory happens to show them.
 //! * Bytes that are not UTF-8 inside a training word become U+FFFD; a

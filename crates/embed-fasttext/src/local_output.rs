@@ -14,7 +14,7 @@
 use embed_core::hogwild::SharedMatrix;
 
 /// Examples between two exchanges with the shared matrix.
-pub(crate) const SYNC_EVERY: u32 = 8;
+pub(crate) const SYNC_EVERY: u32 = 16;
 
 /// The copy, and the shared values it started from at the last exchange.
 pub(crate) struct LocalOutput {
@@ -43,6 +43,11 @@ impl LocalOutput {
     }
 
     /// Row-major values of the copy (`rows × dim`).
+    pub(crate) fn rows(&self) -> &[f32] {
+        &self.rows
+    }
+
+    /// Row-major values of the copy, to update.
     pub(crate) fn rows_mut(&mut self) -> &mut [f32] {
         &mut self.rows
     }
@@ -81,13 +86,74 @@ impl LocalOutput {
     }
 }
 
-/// The update of one output row with the gradient `alpha`: `grad += alpha ·
-/// row` (the row before its update, as fastText), then `row += alpha · h`.
-#[inline]
-pub(crate) fn update_row(alpha: f32, hidden: &[f32], row: &mut [f32], grad: &mut [f32]) {
-    for ((r, g), &h) in row.iter_mut().zip(grad.iter_mut()).zip(hidden) {
-        *g += alpha * *r;
-        *r += alpha * h;
+/// Values one accumulator lane of [`scores`] sums; the same lanes in
+/// every build, so both code paths below give the same bits.
+const LANES: usize = 8;
+
+/// `scores[i] = row_i · hidden` for every row of `rows` (row-major, rows of
+/// `hidden.len()` values).
+pub(crate) fn scores(rows: &[f32], hidden: &[f32], scores: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { scores_avx2(rows, hidden, scores) };
+    }
+    scores_body(rows, hidden, scores);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scores_avx2(rows: &[f32], hidden: &[f32], scores: &mut [f32]) {
+    scores_body(rows, hidden, scores);
+}
+
+#[inline(always)]
+fn scores_body(rows: &[f32], hidden: &[f32], scores: &mut [f32]) {
+    let dim = hidden.len().max(1);
+    for (s, row) in scores.iter_mut().zip(rows.chunks_exact(dim)) {
+        let mut acc = [0.0f32; LANES];
+        let (r, h) = (row.chunks_exact(LANES), hidden.chunks_exact(LANES));
+        let tail: f32 = r
+            .remainder()
+            .iter()
+            .zip(h.remainder())
+            .map(|(a, b)| a * b)
+            .sum();
+        for (r, h) in r.zip(h) {
+            for k in 0..LANES {
+                acc[k] += r[k] * h[k];
+            }
+        }
+        *s = acc.iter().sum::<f32>() + tail;
+    }
+}
+
+/// The update of every output row with its gradient `alphas[i]`, as
+/// fastText makes it: `grad += alpha · row` (the row before its update),
+/// then `row += alpha · hidden`. Rows are updated in order.
+pub(crate) fn update_rows(alphas: &[f32], hidden: &[f32], rows: &mut [f32], grad: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { update_rows_avx2(alphas, hidden, rows, grad) };
+    }
+    update_rows_body(alphas, hidden, rows, grad);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_rows_avx2(alphas: &[f32], hidden: &[f32], rows: &mut [f32], grad: &mut [f32]) {
+    update_rows_body(alphas, hidden, rows, grad);
+}
+
+#[inline(always)]
+fn update_rows_body(alphas: &[f32], hidden: &[f32], rows: &mut [f32], grad: &mut [f32]) {
+    let dim = hidden.len().max(1);
+    for (&alpha, row) in alphas.iter().zip(rows.chunks_exact_mut(dim)) {
+        for ((r, g), &h) in row.iter_mut().zip(grad.iter_mut()).zip(hidden) {
+            *g += alpha * *r;
+            *r += alpha * h;
+        }
     }
 }
 
@@ -112,9 +178,24 @@ mod tests {
 
     #[test]
     fn a_row_update_uses_the_row_before_it_changes() {
-        let (mut row, mut grad) = ([1.0, 2.0], [0.0, 0.0]);
-        update_row(0.5, &[2.0, 4.0], &mut row, &mut grad);
-        assert_eq!(grad, [0.5, 1.0]);
-        assert_eq!(row, [2.0, 4.0]);
+        let (mut rows, mut grad) = ([1.0, 2.0, 0.0, 1.0], [0.0, 0.0]);
+        update_rows(&[0.5, 1.0], &[2.0, 4.0], &mut rows, &mut grad);
+        assert_eq!(grad, [0.5, 2.0]);
+        assert_eq!(rows, [2.0, 4.0, 2.0, 5.0]);
+    }
+
+    #[test]
+    fn scores_are_dot_products_for_every_tail_length() {
+        for dim in [1, 7, 8, 9, 100] {
+            let rows: Vec<f32> = (0..3 * dim).map(|i| (i % 5) as f32 * 0.5).collect();
+            let hidden: Vec<f32> = (0..dim).map(|i| i as f32 - 2.0).collect();
+            let mut out = [0.0; 3];
+            scores(&rows, &hidden, &mut out);
+            for (s, row) in out.iter().zip(rows.chunks_exact(dim)) {
+                // Small multiples of 1/2: exact in any order.
+                let expected: f32 = row.iter().zip(&hidden).map(|(a, b)| a * b).sum();
+                assert_eq!(*s, expected, "dim {dim}");
+            }
+        }
     }
 }

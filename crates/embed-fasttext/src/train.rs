@@ -22,7 +22,7 @@ use rand::Rng as _;
 
 use crate::args::{LossKind, ModelArgs, ModelKind};
 use crate::dictionary::{BucketMap, Dictionary, Entry, EntryKind};
-use crate::local_output::{update_row, LocalOutput};
+use crate::local_output::{self, LocalOutput};
 use crate::params::FastTextParams;
 use crate::reader::{Token, TokenReader};
 use crate::tables::Tables;
@@ -647,17 +647,12 @@ impl<'a> Trainer<'a> {
 
     /// Full softmax over the output rows, on the thread's copy of them.
     fn softmax(&self, target: usize, lr: f32, work: &mut Work) -> f32 {
-        let dim = self.args.dim;
         let Some(local) = &mut work.local else {
             unreachable!("a softmax trainer gives each thread a copy of the output rows")
         };
-        let rows = local.rows_mut();
         let scores = &mut work.scores;
-        let mut max = f32::NEG_INFINITY;
-        for (s, row) in scores.iter_mut().zip(rows.chunks_exact(dim)) {
-            *s = kernels::dot(row, &work.hidden);
-            max = max.max(*s);
-        }
+        local_output::scores(local.rows(), &work.hidden, scores);
+        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         if !max.is_finite() {
             work.loss_sum = f64::NAN;
         }
@@ -669,38 +664,43 @@ impl<'a> Trainer<'a> {
         for s in scores.iter_mut() {
             *s /= z;
         }
-        for (i, (&p, row)) in scores.iter().zip(rows.chunks_exact_mut(dim)).enumerate() {
+        let loss = -self.tables.log(scores[target]);
+        // The scores become each row's gradient.
+        for (i, s) in scores.iter_mut().enumerate() {
             let label = if i == target { 1.0 } else { 0.0 };
-            update_row(lr * (label - p), &work.hidden, row, &mut work.grad);
+            *s = lr * (label - *s);
         }
+        local_output::update_rows(scores, &work.hidden, local.rows_mut(), &mut work.grad);
         local.example_done(&self.output);
-        -self.tables.log(scores[target])
+        loss
     }
 
     /// One binary logistic loss per output row, positive for the line's
     /// labels, on the thread's copy of the rows.
     fn one_vs_all(&self, targets: &[u32], lr: f32, work: &mut Work) -> f32 {
-        let dim = self.args.dim;
         let tables = &self.tables;
         let Some(local) = &mut work.local else {
             unreachable!("a one-vs-all trainer gives each thread a copy of the output rows")
         };
+        let scores = &mut work.scores;
+        local_output::scores(local.rows(), &work.hidden, scores);
         let mut loss = 0.0;
-        for (i, row) in local.rows_mut().chunks_exact_mut(dim).enumerate() {
-            let f = kernels::dot(row, &work.hidden);
-            if !f.is_finite() {
+        // Each row's score becomes its gradient; rows do not depend on one
+        // another, so scoring all first changes nothing.
+        for (i, s) in scores.iter_mut().enumerate() {
+            if !s.is_finite() {
                 work.loss_sum = f64::NAN;
             }
-            let score = tables.sigmoid(f);
+            let score = tables.sigmoid(*s);
             let positive = targets.contains(&(i as u32));
-            let label = f32::from(u8::from(positive));
-            update_row(lr * (label - score), &work.hidden, row, &mut work.grad);
             loss -= if positive {
                 tables.log(score)
             } else {
                 tables.log(1.0 - score)
             };
+            *s = lr * (f32::from(u8::from(positive)) - score);
         }
+        local_output::update_rows(scores, &work.hidden, local.rows_mut(), &mut work.grad);
         local.example_done(&self.output);
         loss
     }
