@@ -576,3 +576,302 @@ fn check_finite(stats: &MlmStats) -> Result<()> {
         hint: "the masked-LM loss is not finite; lower the learning rate or clip gradients".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embed_core::nn::gradcheck::{max_relative_error, numerical_gradient};
+    use ndarray::ArrayD;
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    /// Three sequences of length 5, the last two padded, some positions labelled.
+    fn batch() -> MlmBatch {
+        MlmBatch {
+            batch: 3,
+            seq_len: 5,
+            input_ids: vec![2, 7, 4, 9, 3, 2, 11, 3, 0, 0, 2, 5, 5, 3, 0],
+            token_type_ids: vec![0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0],
+            attention_mask: vec![1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0],
+            labels: vec![
+                -100, 6, -100, 12, -100, -100, 1, -100, -100, -100, 4, -100, 15, -100, -100,
+            ],
+        }
+    }
+
+    fn model() -> MlmModel {
+        let settings = MlmSettings {
+            hidden_dropout_prob: 0.2,
+            attention_probs_dropout_prob: 0.3,
+            initializer_range: 0.2,
+        };
+        let mut m = MlmModel::init_with_settings(&BertConfig::tiny(), settings, 3).unwrap();
+        // Layer norms and biases away from 1 and 0, so that every path matters.
+        for (i, (_, p)) in m.params_mut().iter_mut().enumerate() {
+            if p.ndim() == 1 {
+                let mut rng = embed_core::seed::rng(9, i as u64);
+                p.mapv_inplace(|v| v + rand::Rng::gen_range(&mut rng, -0.3..0.3));
+            }
+        }
+        m
+    }
+
+    /// Tolerance: every gradient of the whole model, with dropout on
+    /// hidden states and attention, within 5e-3 relative of central
+    /// differences (gradients below 1e-2 compared absolutely; f32 forward,
+    /// step 3e-3).
+    #[test]
+    fn model_gradients_match_finite_differences_with_dropout() {
+        let model = model();
+        let batch = batch();
+        let seed = Some(5);
+        let mut grads = GradientStore::zeros_like(model.params());
+        pool(1).install(|| model.forward_backward(&batch, seed, &mut grads).unwrap());
+        let predicted = batch.predicted() as f64;
+        let names: Vec<String> = model.params().names().map(String::from).collect();
+        for name in names {
+            let mut values = model.params().get(&name).unwrap().clone();
+            let shape = values.shape().to_vec();
+            let mut probe = model.clone();
+            let numeric = numerical_gradient(values.as_slice_mut().unwrap(), 3e-3, |xs| {
+                probe.params_mut().insert(
+                    name.clone(),
+                    ArrayD::from_shape_vec(shape.clone(), xs.to_vec()).unwrap(),
+                );
+                let mut scratch = GradientStore::new();
+                let stats = pool(1)
+                    .install(|| probe.forward_backward_scaled(&batch, seed, 0.0, &mut scratch))
+                    .unwrap();
+                stats.loss_sum / predicted
+            });
+            let analytic = grads.get(&name).unwrap();
+            let err = max_relative_error(analytic.as_slice().unwrap(), &numeric, 1e-2);
+            assert!(err < 5e-3, "{name}: relative error {err}");
+        }
+    }
+
+    #[test]
+    fn threads_split_the_batch_without_changing_the_result() {
+        let model = model();
+        let batch = batch();
+        let run = |threads| {
+            let mut grads = GradientStore::zeros_like(model.params());
+            let stats = pool(threads)
+                .install(|| model.forward_backward(&batch, Some(11), &mut grads))
+                .unwrap();
+            (stats, grads)
+        };
+        let (s1, g1) = run(1);
+        let (s1b, g1b) = run(1);
+        assert_eq!(g1, g1b, "one thread is reproducible bit for bit");
+        assert_eq!(s1, s1b);
+        for threads in [2, 3] {
+            let (s, g) = run(threads);
+            assert_eq!(s.predicted, s1.predicted);
+            assert!((s.loss_sum - s1.loss_sum).abs() < 1e-5);
+            for (name, a) in g1.iter() {
+                let b = g.get(name).unwrap();
+                let diff = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max);
+                assert!(diff < 1e-5, "{name}: {threads} threads differ by {diff}");
+            }
+        }
+    }
+
+    #[test]
+    fn dropout_seed_changes_the_loss_and_evaluate_has_none() {
+        let model = model();
+        let batch = batch();
+        let loss = |seed| {
+            let mut g = GradientStore::new();
+            model
+                .forward_backward(&batch, seed, &mut g)
+                .unwrap()
+                .loss_sum
+        };
+        assert_ne!(loss(Some(1)), loss(Some(2)));
+        assert_eq!(loss(Some(1)), loss(Some(1)));
+        assert!((loss(None) - model.evaluate(&batch).unwrap().loss_sum).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bad_batches_are_typed_errors() {
+        let model = model();
+        let mut cases: Vec<(&str, MlmBatch)> = Vec::new();
+        let mut b = batch();
+        b.input_ids[3] = 16;
+        cases.push(("id outside vocabulary", b));
+        let mut b = batch();
+        b.token_type_ids[0] = 2;
+        cases.push(("type outside table", b));
+        let mut b = batch();
+        b.labels[0] = 16;
+        cases.push(("label outside vocabulary", b));
+        let mut b = batch();
+        b.labels[0] = -1;
+        cases.push(("negative label", b));
+        let mut b = batch();
+        b.attention_mask.pop();
+        cases.push(("short mask", b));
+        let mut b = batch();
+        b.seq_len = 13;
+        b.batch = 1;
+        b.input_ids.truncate(13);
+        b.token_type_ids.truncate(13);
+        b.attention_mask.truncate(13);
+        b.labels.truncate(13);
+        cases.push(("longer than the position table", b));
+        cases.push(("empty", MlmBatch::default()));
+        for (what, b) in cases {
+            let mut grads = GradientStore::new();
+            let err = model.forward_backward(&b, None, &mut grads).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{what}: {err}");
+            assert_eq!(grads.names().count(), 0, "{what}: gradients were touched");
+        }
+    }
+
+    #[test]
+    fn a_batch_without_labels_adds_nothing() {
+        let model = model();
+        let mut b = batch();
+        b.labels.fill(-100);
+        let mut grads = GradientStore::zeros_like(model.params());
+        let stats = model.forward_backward(&b, Some(1), &mut grads).unwrap();
+        assert_eq!(stats.predicted, 0);
+        assert_eq!(grads.global_norm(), 0.0);
+    }
+
+    #[test]
+    fn a_non_finite_loss_is_divergence() {
+        let mut model = model();
+        model
+            .params_mut()
+            .get_mut("cls.predictions.bias")
+            .unwrap()
+            .fill(f32::NAN);
+        let mut grads = GradientStore::zeros_like(model.params());
+        let err = model
+            .forward_backward(&batch(), None, &mut grads)
+            .unwrap_err();
+        assert!(matches!(err, Error::Diverged { .. }), "{err}");
+        assert_eq!(grads.global_norm(), 0.0);
+    }
+
+    #[test]
+    fn fresh_models_follow_the_seed_and_hugging_face_init() {
+        let c = BertConfig::tiny();
+        let a = MlmModel::init(&c, 4).unwrap();
+        assert_eq!(a.params(), MlmModel::init(&c, 4).unwrap().params());
+        assert_ne!(a.params(), MlmModel::init(&c, 5).unwrap().params());
+        let words = a.params().get(WORD_EMBEDDINGS).unwrap();
+        assert!(words
+            .index_axis(ndarray::Axis(0), 0)
+            .iter()
+            .all(|&v| v == 0.0));
+        let ln = a
+            .params()
+            .get("bert.encoder.layer.1.output.LayerNorm.weight")
+            .unwrap();
+        assert!(ln.iter().all(|&v| v == 1.0));
+        assert!(a
+            .params()
+            .get("cls.predictions.bias")
+            .unwrap()
+            .iter()
+            .all(|&v| v == 0.0));
+        let std = {
+            let w = a
+                .params()
+                .get("bert.encoder.layer.0.intermediate.dense.weight")
+                .unwrap();
+            (w.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / w.len() as f64).sqrt()
+        };
+        assert!((std - 0.02).abs() < 0.006, "std {std}");
+        let bad = MlmSettings {
+            attention_probs_dropout_prob: -0.1,
+            ..MlmSettings::default()
+        };
+        assert!(MlmModel::init_with_settings(&c, bad, 1).is_err());
+    }
+
+    #[test]
+    fn saved_weights_load_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = model();
+        model
+            .save_safetensors(dir.path().join("model.safetensors"))
+            .unwrap();
+        let config = serde_json::to_string(model.config()).unwrap();
+        std::fs::write(dir.path().join("config.json"), config).unwrap();
+        let loaded = MlmModel::from_pretrained(dir.path()).unwrap();
+        assert_eq!(loaded.params().len(), model.params().len());
+        for (name, p) in model.params().iter() {
+            assert_eq!(loaded.params().get(name), Some(p), "{name}");
+        }
+        let batch = batch();
+        assert_eq!(
+            loaded.evaluate(&batch).unwrap(),
+            model.evaluate(&batch).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_encoder_checkpoint_gets_a_fresh_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = model();
+        // An encoder-only file: drop the head and add a pooler.
+        let mut encoder = full.clone();
+        let head: Vec<String> = encoder
+            .params()
+            .names()
+            .filter(|n| n.starts_with("cls."))
+            .map(String::from)
+            .collect();
+        for name in &head {
+            encoder.params_mut().remove(name);
+        }
+        encoder
+            .params_mut()
+            .insert("bert.pooler.dense.bias", ArrayD::zeros(vec![8]));
+        encoder
+            .save_safetensors(dir.path().join("model.safetensors"))
+            .unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            serde_json::to_string(full.config()).unwrap(),
+        )
+        .unwrap();
+        let loaded = MlmModel::from_pretrained(dir.path()).unwrap();
+        assert_eq!(loaded.params().len(), full.params().len());
+        assert!(!loaded.params().contains("bert.pooler.dense.bias"));
+        assert_eq!(
+            loaded.params().get(WORD_EMBEDDINGS),
+            full.params().get(WORD_EMBEDDINGS)
+        );
+        let ln = loaded
+            .params()
+            .get("cls.predictions.transform.LayerNorm.weight")
+            .unwrap();
+        assert!(ln.iter().all(|&v| v == 1.0));
+        // A missing encoder tensor is named.
+        encoder
+            .params_mut()
+            .remove("bert.encoder.layer.1.output.dense.bias");
+        encoder
+            .save_safetensors(dir.path().join("model.safetensors"))
+            .unwrap();
+        let err = MlmModel::from_pretrained(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("layer.1.output.dense.bias"),
+            "{err}"
+        );
+    }
+}
