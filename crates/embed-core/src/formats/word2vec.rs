@@ -289,11 +289,73 @@ pub(super) fn read_binary_slice(
 
     let dim = header.dim;
     let mut values = vec![0.0f32; spans.len() * dim];
-    let words: Vec<Result<String>> = values
-        .par_chunks_mut(dim)
-        .zip(spans.par_iter())
-        .with_min_len(ROWS_PER_TASK)
-        .map(|(row, span)| {
+    // Values are converted on the pool's threads while one thread decodes
+    // the words and builds the index; each side notes its first faulty row.
+    let convert_values = || {
+        values
+            .par_chunks_mut(dim)
+            .zip(spans.par_iter())
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .filter_map(|(row, (out, span))| {
+                let raw = &bytes[span.values..span.values + vector_bytes];
+                for (v, b) in out.iter_mut().zip(raw.chunks_exact(4)) {
+                    *v = le_f32(b);
+                }
+                out.iter().any(|v| !v.is_finite()).then_some(row)
+            })
+            .min()
+    };
+    let index_words = || {
+        let mut words = Vec::with_capacity(spans.len());
+        let mut index = HashMap::with_capacity(spans.len());
+        for (row, span) in spans.iter().enumerate() {
+            let at_row = Location::Byte(span.start as u64);
+            let fault = |error, decoding| {
+                Some(WordFault {
+                    row,
+                    error,
+                    decoding,
+                })
+            };
+            let word = match decode_word(
+                &bytes[span.word.clone()],
+                options.unicode_errors,
+                path,
+                at_row,
+            ) {
+                Ok(word) => word,
+                Err(e) => return (words, index, fault(e, true)),
+            };
+            if word.is_empty() {
+                return (
+                    words,
+                    index,
+                    fault(Error::format(path, at_row, "empty word"), false),
+                );
+            }
+            if let Some(first) = index.insert(word.clone(), row) {
+                let message = format!("duplicate word `{word}` (first seen as row {})", first + 1);
+                return (
+                    words,
+                    index,
+                    fault(Error::format(path, at_row, message), false),
+                );
+            }
+            words.push(word);
+        }
+        (words, index, None)
+    };
+    let (non_finite, (words, index, word_fault)) = rayon::join(convert_values, index_words);
+
+    // The first faulty row is reported; within one row, as the streaming
+    // reader checks: the word's encoding, then the values, then the rest.
+    if let Some(row) = non_finite {
+        if word_fault
+            .as_ref()
+            .is_none_or(|f| row < f.row || (row == f.row && !f.decoding))
+        {
+            let span = &spans[row];
             let at_row = Location::Byte(span.start as u64);
             let word = decode_word(
                 &bytes[span.word.clone()],
@@ -301,27 +363,11 @@ pub(super) fn read_binary_slice(
                 path,
                 at_row,
             )?;
-            let raw = &bytes[span.values..span.values + vector_bytes];
-            for (v, b) in row.iter_mut().zip(raw.chunks_exact(4)) {
-                *v = le_f32(b);
-            }
-            check_row(&word, row, path, at_row)?;
-            Ok(word)
-        })
-        .collect();
-
-    let mut index = HashMap::with_capacity(words.len());
-    let mut checked = Vec::with_capacity(words.len());
-    for (row, (word, span)) in words.into_iter().zip(&spans).enumerate() {
-        let word = word?;
-        if let Some(first) = index.insert(word.clone(), row) {
-            return Err(Error::format(
-                path,
-                Location::Byte(span.start as u64),
-                format!("duplicate word `{word}` (first seen as row {})", first + 1),
-            ));
+            check_row(&word, &values[row * dim..(row + 1) * dim], path, at_row)?;
         }
-        checked.push(word);
+    }
+    if let Some(fault) = word_fault {
+        return Err(fault.error);
     }
     if let Some(problem) = broken_row {
         return Err(problem.into_error(bytes, path, options, dim, spans.len(), header.rows));
@@ -329,9 +375,18 @@ pub(super) fn read_binary_slice(
     if rows == header.rows {
         expect_only_whitespace(&bytes[offset..], path, Location::Byte(offset as u64), rows)?;
     }
-    let matrix = Array2::from_shape_vec((checked.len(), dim), values)
+    let matrix = Array2::from_shape_vec((words.len(), dim), values)
         .expect("one row of `dim` values per word");
-    Ok(WordVectors::from_checked_parts(checked, index, matrix))
+    Ok(WordVectors::from_checked_parts(words, index, matrix))
+}
+
+/// The first row whose word is faulty.
+struct WordFault {
+    row: usize,
+    error: Error,
+    /// Whether the word itself could not be decoded (checked before the
+    /// row's values; an empty or repeated word is checked after them).
+    decoding: bool,
 }
 
 /// Why a binary row could not be located.
@@ -585,6 +640,10 @@ mod tests {
             (b"ok", f32::NAN),
             (b"first", 1.0),
             (b"\n", 1.0),
+            // Two faults in one row: the same one must win.
+            (b"caf\xc3", f32::INFINITY),
+            (b"first", f32::NAN),
+            (b"\n", f32::NAN),
         ] {
             let mut bytes = b"3 2\n".to_vec();
             bytes.extend(row(b"first", &[1.0, -2.0], true));
