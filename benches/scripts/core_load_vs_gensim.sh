@@ -3,7 +3,11 @@
 # back to back, and times most_similar on both (EMBED_REPEAT rounds of 8
 # query words, default 5). *_cpu_seconds lines are process CPU time, which a
 # busy machine distorts less than wall time; both sides may use several
-# threads (rayon here, the BLAS library in numpy).
+# threads (rayon here, the BLAS library in numpy). The file is read once
+# before each tool loads it, so both find it in the page cache.
+#
+# EMBED_RUNS sets the number of runs on the binary file (default 3);
+# EMBED_TEXT=0 skips the text file (gensim needs about a minute for it).
 #
 # Usage: benches/scripts/core_load_vs_gensim.sh [WORKDIR] [PYTHON]
 #   WORKDIR defaults to /tmp/embed-core-bench, PYTHON to /work/venv/bin/python.
@@ -38,13 +42,15 @@ ours="$target_dir/release/examples/load_vectors"
 
 words="word0 word17 word4242 word99999 word123 word50000 word7 word31337"
 export EMBED_REPEAT=${EMBED_REPEAT:-5}
-for run in 1 2 3; do
+for run in $(seq 1 "${EMBED_RUNS:-3}"); do
   # gensim needs about a minute for the text file: time it in the first run only.
   files=("$bin_file")
-  [[ $run == 1 ]] && files+=("$txt_file")
+  [[ $run == 1 && ${EMBED_TEXT:-1} != 0 ]] && files+=("$txt_file")
   for file in "${files[@]}"; do
-    echo "== run $run: $(basename "$file")"
+    echo "== run $run: $(basename "$file"), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    cat "$file" >/dev/null
     "$ours" "$file" $words | grep -E 'seconds'
+    cat "$file" >/dev/null
     "$python" - "$file" $words <<'PY'
 import os, sys, time
 from gensim.models import KeyedVectors
