@@ -3,6 +3,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Mutex;
 
 use embed_core::nn::cross_entropy::IGNORE_INDEX;
 use embed_core::nn::dropout::Dropout;
@@ -205,6 +206,43 @@ pub struct MlmModel {
     config: BertConfig,
     settings: MlmSettings,
     params: ParameterStore,
+    workspaces: Workspaces,
+}
+
+/// Activation and gradient buffers of one slice of a batch.
+#[derive(Debug, Default)]
+struct Workspace {
+    pass: Pass,
+    grads: Option<Grads>,
+}
+
+/// Buffers kept between calls, one per concurrent slice, so that a training
+/// step does not allocate (and page in) its large arrays afresh.
+#[derive(Debug, Default)]
+struct Workspaces(Mutex<Vec<Workspace>>);
+
+impl Clone for Workspaces {
+    /// A copy starts with no buffers.
+    fn clone(&self) -> Self {
+        Workspaces::default()
+    }
+}
+
+impl Workspaces {
+    fn take(&self) -> Workspace {
+        self.0
+            .lock()
+            .map(|mut pool| pool.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn give_back(&self, workspace: Workspace) {
+        if let Ok(mut pool) = self.0.lock() {
+            pool.push(workspace);
+        }
+    }
 }
 
 impl MlmModel {
@@ -229,6 +267,7 @@ impl MlmModel {
             config: config.clone(),
             settings,
             params,
+            workspaces: Workspaces::default(),
         })
     }
 
@@ -297,6 +336,7 @@ impl MlmModel {
             config,
             settings,
             params,
+            workspaces: Workspaces::default(),
         })
     }
 
@@ -448,40 +488,49 @@ impl MlmModel {
         let plan = self.dropout_plan(dropout_seed)?;
         let c = &self.config;
         let parts = self.split(batch);
-        let run = |&(first, count): &(usize, usize)| -> Result<(Grads, MlmStats)> {
+        let run = |&(first, count): &(usize, usize)| -> Result<(Workspace, MlmStats)> {
             let slice = batch.slice(first, count);
-            let mut g = Grads::zeros(c);
-            let (pass, ce) = Pass::forward(&weights, c, &slice, plan.as_ref(), Some(grad_scale))?;
+            let mut ws = self.workspaces.take();
+            let ce = ws
+                .pass
+                .forward(&weights, c, &slice, plan.as_ref(), Some(grad_scale))?;
             let stats = MlmStats {
                 loss_sum: ce.loss_sum,
                 predicted: ce.count,
                 correct: ce.correct,
             };
             check_finite(&stats)?;
+            let grads = ws.grads.get_or_insert_with(|| Grads::zeros(c));
+            grads.zero();
             if ce.count > 0 {
-                pass.backward(&weights, c, &slice, &mut g)?;
+                ws.pass.backward(&weights, c, &slice, grads)?;
             }
-            Ok((g, stats))
+            Ok((ws, stats))
         };
-        let results: Vec<(Grads, MlmStats)> = if parts.len() == 1 {
+        let results: Vec<(Workspace, MlmStats)> = if parts.len() == 1 {
             vec![run(&parts[0])?]
         } else {
             parts.par_iter().map(run).collect::<Result<_>>()?
         };
         let mut stats = MlmStats::default();
-        let mut total: Option<Grads> = None;
-        for (g, s) in results {
-            stats.add(&s);
-            match total.as_mut() {
-                None => total = Some(g),
-                Some(t) => t.add(&g),
-            }
-        }
+        results.iter().for_each(|(_, s)| stats.add(s));
         check_finite(&stats)?;
-        if stats.predicted > 0 {
-            if let Some(total) = total {
-                total.accumulate_into(grads)?;
+        let mut results = results.into_iter().map(|(ws, _)| ws);
+        if let Some(mut first) = results.next() {
+            let rest: Vec<Workspace> = results.collect();
+            if let Some(total) = first.grads.as_mut() {
+                for ws in &rest {
+                    if let Some(g) = ws.grads.as_ref() {
+                        total.add(g);
+                    }
+                }
+                if stats.predicted > 0 {
+                    total.accumulate_into(grads)?;
+                }
             }
+            self.workspaces.give_back(first);
+            rest.into_iter()
+                .for_each(|ws| self.workspaces.give_back(ws));
         }
         Ok(stats)
     }
@@ -495,7 +544,12 @@ impl MlmModel {
         let stats = parts
             .par_iter()
             .map(|&(first, count)| {
-                let (_, ce) = Pass::forward(&weights, c, &batch.slice(first, count), None, None)?;
+                let mut ws = self.workspaces.take();
+                let ce = ws
+                    .pass
+                    .forward(&weights, c, &batch.slice(first, count), None, None);
+                self.workspaces.give_back(ws);
+                let ce = ce?;
                 Ok(MlmStats {
                     loss_sum: ce.loss_sum,
                     predicted: ce.count,
@@ -560,9 +614,9 @@ impl MlmModel {
         all.labels = vec![0; all.input_ids.len()];
         self.check_batch(&all)?;
         let weights = Weights::new(&self.params, &self.config)?;
-        let (pass, _) =
-            Pass::forward(&weights, &self.config, &all.slice(0, all.batch), None, None)?;
-        Ok(pass.into_logits())
+        let mut pass = Pass::default();
+        pass.forward(&weights, &self.config, &all.slice(0, all.batch), None, None)?;
+        Ok(pass.logits().clone())
     }
 }
 

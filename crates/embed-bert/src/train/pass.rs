@@ -23,7 +23,7 @@ use embed_core::nn::layer_norm::{layer_norm_backward, layer_norm_forward, LayerN
 use embed_core::nn::linear::{linear_backward, linear_forward};
 use embed_core::seed;
 use embed_core::Result;
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 
 use super::tensors::{Grads, Weights};
 use crate::config::BertConfig;
@@ -84,6 +84,14 @@ fn hidden_dropout(
     }
 }
 
+/// `buf` shaped `dim`, reallocated only when the shape changes (its
+/// content is then unspecified: callers overwrite it).
+fn reshape(buf: &mut Array2<f32>, dim: (usize, usize)) {
+    if buf.dim() != dim {
+        *buf = Array2::zeros(dim);
+    }
+}
+
 /// What one encoder layer keeps for its backward pass.
 #[derive(Debug, Default)]
 struct LayerCache {
@@ -100,7 +108,20 @@ struct LayerCache {
     output_norm: LayerNormCache,
 }
 
-/// Activations of one pass, kept for the backward pass.
+/// Gradient buffers of the backward pass.
+#[derive(Debug, Default)]
+struct Scratch {
+    head: Array2<f32>,
+    selected: Array2<f32>,
+    hidden: Array2<f32>,
+    mid: Array2<f32>,
+    intermediate: Array2<f32>,
+    context: Array2<f32>,
+    qkv: Array2<f32>,
+}
+
+/// Activations of one pass, kept for the backward pass. A `Pass` is reused
+/// from batch to batch, so that its buffers are allocated once.
 #[derive(Debug, Default)]
 pub(crate) struct Pass {
     positions: Vec<u32>,
@@ -119,6 +140,7 @@ pub(crate) struct Pass {
     head_output: Array2<f32>,
     /// Logits of the labelled rows; their gradient after the loss.
     logits: Array2<f32>,
+    scratch: Scratch,
 }
 
 impl Pass {
@@ -126,43 +148,47 @@ impl Pass {
     /// are replaced by the gradient of `grad_scale · loss_sum`, ready for
     /// [`Pass::backward`].
     pub fn forward(
+        &mut self,
         w: &Weights<'_>,
         c: &BertConfig,
         slice: &Slice<'_>,
         dropout: Option<&DropoutPlan>,
         grad_scale: Option<f32>,
-    ) -> Result<(Pass, CrossEntropyStats)> {
+    ) -> Result<CrossEntropyStats> {
         let t = slice.seq_len;
         let n = slice.input_ids.len();
-        let h = c.hidden_size;
+        let (h, inter) = (c.hidden_size, c.intermediate_size);
         let eps = c.layer_norm_eps as f32;
-        let mut pass = Pass {
-            positions: (0..n).map(|i| (i % t) as u32).collect(),
-            key_mask: slice.attention_mask.iter().map(|&m| m != 0).collect(),
-            ..Pass::default()
-        };
+        self.positions.clear();
+        self.positions.extend((0..n).map(|i| (i % t) as u32));
+        self.key_mask.clear();
+        self.key_mask
+            .extend(slice.attention_mask.iter().map(|&m| m != 0));
+        let layers = c.num_hidden_layers;
+        self.hidden
+            .resize_with(layers + 1, || Array2::zeros((0, 0)));
+        self.layers.resize_with(layers, LayerCache::default);
 
-        let mut x = Array2::zeros((n, h));
+        let x = &mut self.hidden[0];
+        reshape(x, (n, h));
         embedding_forward(w.word, slice.input_ids, x.view_mut(), false)?;
-        embedding_forward(w.position, &pass.positions, x.view_mut(), true)?;
+        embedding_forward(w.position, &self.positions, x.view_mut(), true)?;
         embedding_forward(w.token_type, slice.token_type_ids, x.view_mut(), true)?;
         layer_norm_forward(
             x.view_mut(),
             w.embedding_norm.gamma,
             w.embedding_norm.beta,
             eps,
-            &mut pass.embedding_norm,
+            &mut self.embedding_norm,
         );
-        hidden_dropout(&mut x, dropout, 0, slice, &mut pass.embedding_dropout);
-        pass.hidden.push(x);
+        hidden_dropout(x, dropout, 0, slice, &mut self.embedding_dropout);
 
-        for (l, lw) in w.layers.iter().enumerate() {
-            let input = pass.hidden.last().expect("embeddings pushed first");
-            let mut lc = LayerCache {
-                qkv: Array2::zeros((n, 3 * h)),
-                context: Array2::zeros((n, h)),
-                ..LayerCache::default()
-            };
+        for (l, (lw, lc)) in w.layers.iter().zip(self.layers.iter_mut()).enumerate() {
+            let (before, after) = self.hidden.split_at_mut(l + 1);
+            let input = &before[l];
+            let out = &mut after[0];
+            reshape(&mut lc.qkv, (n, 3 * h));
+            reshape(&mut lc.context, (n, h));
             linear_forward(
                 input.view(),
                 lw.qkv_weight.view(),
@@ -177,14 +203,15 @@ impl Pass {
             });
             self_attention_forward(
                 lc.qkv.view(),
-                &pass.key_mask,
+                &self.key_mask,
                 t,
                 c.num_attention_heads,
                 attention_dropout.as_ref(),
                 lc.context.view_mut(),
                 &mut lc.attention,
             )?;
-            let mut mid = Array2::zeros((n, h));
+            let mid = &mut lc.mid;
+            reshape(mid, (n, h));
             let ao = &lw.attention_output;
             linear_forward(
                 lc.context.view(),
@@ -193,14 +220,8 @@ impl Pass {
                 mid.view_mut(),
                 false,
             );
-            hidden_dropout(
-                &mut mid,
-                dropout,
-                2 + 3 * l,
-                slice,
-                &mut lc.attention_dropout,
-            );
-            mid += input;
+            hidden_dropout(mid, dropout, 2 + 3 * l, slice, &mut lc.attention_dropout);
+            *mid += input;
             let an = &lw.attention_norm;
             layer_norm_forward(
                 mid.view_mut(),
@@ -210,21 +231,21 @@ impl Pass {
                 &mut lc.attention_norm,
             );
 
-            let inter = &lw.intermediate;
-            lc.intermediate_pre = Array2::zeros((n, c.intermediate_size));
+            let fc = &lw.intermediate;
+            reshape(&mut lc.intermediate_pre, (n, inter));
+            reshape(&mut lc.intermediate, (n, inter));
             linear_forward(
                 mid.view(),
-                inter.weight,
-                Some(inter.bias),
+                fc.weight,
+                Some(fc.bias),
                 lc.intermediate_pre.view_mut(),
                 false,
             );
-            lc.intermediate = Array2::zeros((n, c.intermediate_size));
             gelu_forward(
                 lc.intermediate_pre.as_slice().expect("contiguous"),
                 lc.intermediate.as_slice_mut().expect("contiguous"),
             );
-            let mut out = Array2::zeros((n, h));
+            reshape(out, (n, h));
             let o = &lw.output;
             linear_forward(
                 lc.intermediate.view(),
@@ -233,86 +254,87 @@ impl Pass {
                 out.view_mut(),
                 false,
             );
-            hidden_dropout(&mut out, dropout, 3 + 3 * l, slice, &mut lc.output_dropout);
-            out += &mid;
+            hidden_dropout(out, dropout, 3 + 3 * l, slice, &mut lc.output_dropout);
+            *out += &*mid;
             let on = &lw.output_norm;
             layer_norm_forward(out.view_mut(), on.gamma, on.beta, eps, &mut lc.output_norm);
-            lc.mid = mid;
-            pass.layers.push(lc);
-            pass.hidden.push(out);
         }
 
         // The MLM head, on labelled rows only.
+        self.selected.clear();
+        self.selected_labels.clear();
         for (row, &label) in slice.labels.iter().enumerate() {
             if label != IGNORE_INDEX {
-                pass.selected.push(row);
-                pass.selected_labels.push(label);
+                self.selected.push(row);
+                self.selected_labels.push(label);
             }
         }
-        let m = pass.selected.len();
-        let last = pass.hidden.last().expect("at least the embeddings");
-        pass.head_input = last.select(Axis(0), &pass.selected);
-        pass.head_pre = Array2::zeros((m, h));
+        let m = self.selected.len();
+        let last = &self.hidden[layers];
+        reshape(&mut self.head_input, (m, h));
+        for (mut row, &r) in self.head_input.rows_mut().into_iter().zip(&self.selected) {
+            row.assign(&last.row(r));
+        }
+        reshape(&mut self.head_pre, (m, h));
         let tr = &w.transform;
         linear_forward(
-            pass.head_input.view(),
+            self.head_input.view(),
             tr.weight,
             Some(tr.bias),
-            pass.head_pre.view_mut(),
+            self.head_pre.view_mut(),
             false,
         );
-        pass.head_output = Array2::zeros((m, h));
+        reshape(&mut self.head_output, (m, h));
         gelu_forward(
-            pass.head_pre.as_slice().expect("contiguous"),
-            pass.head_output.as_slice_mut().expect("contiguous"),
+            self.head_pre.as_slice().expect("contiguous"),
+            self.head_output.as_slice_mut().expect("contiguous"),
         );
         let tn = &w.transform_norm;
         layer_norm_forward(
-            pass.head_output.view_mut(),
+            self.head_output.view_mut(),
             tn.gamma,
             tn.beta,
             eps,
-            &mut pass.head_norm,
+            &mut self.head_norm,
         );
-        pass.logits = Array2::zeros((m, c.vocab_size));
+        reshape(&mut self.logits, (m, c.vocab_size));
         linear_forward(
-            pass.head_output.view(),
+            self.head_output.view(),
             w.word,
             Some(w.decoder_bias),
-            pass.logits.view_mut(),
+            self.logits.view_mut(),
             false,
         );
-        let stats =
-            softmax_cross_entropy(pass.logits.view_mut(), &pass.selected_labels, grad_scale)?;
-        Ok((pass, stats))
+        softmax_cross_entropy(self.logits.view_mut(), &self.selected_labels, grad_scale)
     }
 
     /// Backward pass from the logits' gradient left by [`Pass::forward`],
     /// adding every parameter's gradient to `g`.
     pub fn backward(
-        mut self,
+        &mut self,
         w: &Weights<'_>,
         c: &BertConfig,
         slice: &Slice<'_>,
         g: &mut Grads,
     ) -> Result<()> {
         let n = slice.input_ids.len();
-        let h = c.hidden_size;
+        let (h, inter) = (c.hidden_size, c.intermediate_size);
         let m = self.selected.len();
+        let sc = &mut self.scratch;
 
         // Head: decoder (tied to the word embeddings), layer norm, GELU, dense.
-        let mut d_head = Array2::zeros((m, h));
+        reshape(&mut sc.head, (m, h));
         linear_backward(
             self.head_output.view(),
             w.word,
             self.logits.view(),
-            Some(d_head.view_mut()),
+            Some(sc.head.view_mut()),
             false,
             g.word.view_mut(),
             Some(g.decoder_bias.view_mut()),
         );
         layer_norm_backward(
-            d_head.view_mut(),
+            sc.head.view_mut(),
             w.transform_norm.gamma,
             &self.head_norm,
             g.transform_norm.gamma.view_mut(),
@@ -320,33 +342,37 @@ impl Pass {
         );
         gelu_backward(
             self.head_pre.as_slice().expect("contiguous"),
-            d_head.as_slice_mut().expect("contiguous"),
+            sc.head.as_slice_mut().expect("contiguous"),
         );
-        let mut d_selected = Array2::zeros((m, h));
+        reshape(&mut sc.selected, (m, h));
         linear_backward(
             self.head_input.view(),
             w.transform.weight,
-            d_head.view(),
-            Some(d_selected.view_mut()),
+            sc.head.view(),
+            Some(sc.selected.view_mut()),
             false,
             g.transform.weight.view_mut(),
             Some(g.transform.bias.view_mut()),
         );
-        let mut dh = Array2::zeros((n, h));
-        for (&row, grad) in self.selected.iter().zip(d_selected.rows()) {
+        let dh = &mut sc.hidden;
+        reshape(dh, (n, h));
+        dh.fill(0.0);
+        for (&row, grad) in self.selected.iter().zip(sc.selected.rows()) {
             let mut target = dh.row_mut(row);
             target += &grad;
         }
 
         // Encoder layers, last first.
-        let mut d_inter = Array2::zeros((n, c.intermediate_size));
-        let mut d_context = Array2::zeros((n, h));
-        let mut d_qkv = Array2::zeros((n, 3 * h));
+        reshape(&mut sc.intermediate, (n, inter));
+        reshape(&mut sc.context, (n, h));
+        reshape(&mut sc.qkv, (n, 3 * h));
+        reshape(&mut sc.mid, (n, h));
         for l in (0..c.num_hidden_layers).rev() {
             let lw = &w.layers[l];
             let lg = &mut g.layers[l];
             let lc = &self.layers[l];
             let input = &self.hidden[l];
+            let d_mid = &mut sc.mid;
             // Output block: LayerNorm(dropout(dense(GELU(dense(mid)))) + mid).
             layer_norm_backward(
                 dh.view_mut(),
@@ -355,25 +381,25 @@ impl Pass {
                 lg.output_norm.gamma.view_mut(),
                 lg.output_norm.beta.view_mut(),
             );
-            let mut d_mid = dh.clone();
+            d_mid.assign(dh);
             Dropout::backward(&lc.output_dropout, dh.as_slice_mut().expect("contiguous"));
             linear_backward(
                 lc.intermediate.view(),
                 lw.output.weight,
                 dh.view(),
-                Some(d_inter.view_mut()),
+                Some(sc.intermediate.view_mut()),
                 false,
                 lg.output.weight.view_mut(),
                 Some(lg.output.bias.view_mut()),
             );
             gelu_backward(
                 lc.intermediate_pre.as_slice().expect("contiguous"),
-                d_inter.as_slice_mut().expect("contiguous"),
+                sc.intermediate.as_slice_mut().expect("contiguous"),
             );
             linear_backward(
                 lc.mid.view(),
                 lw.intermediate.weight,
-                d_inter.view(),
+                sc.intermediate.view(),
                 Some(d_mid.view_mut()),
                 true,
                 lg.intermediate.weight.view_mut(),
@@ -387,7 +413,7 @@ impl Pass {
                 lg.attention_norm.gamma.view_mut(),
                 lg.attention_norm.beta.view_mut(),
             );
-            dh.assign(&d_mid);
+            dh.assign(d_mid);
             Dropout::backward(
                 &lc.attention_dropout,
                 d_mid.as_slice_mut().expect("contiguous"),
@@ -396,7 +422,7 @@ impl Pass {
                 lc.context.view(),
                 lw.attention_output.weight,
                 d_mid.view(),
-                Some(d_context.view_mut()),
+                Some(sc.context.view_mut()),
                 false,
                 lg.attention_output.weight.view_mut(),
                 Some(lg.attention_output.bias.view_mut()),
@@ -404,13 +430,13 @@ impl Pass {
             self_attention_backward(
                 lc.qkv.view(),
                 &lc.attention,
-                d_context.view(),
-                d_qkv.view_mut(),
+                sc.context.view(),
+                sc.qkv.view_mut(),
             )?;
             linear_backward(
                 input.view(),
                 lw.qkv_weight.view(),
-                d_qkv.view(),
+                sc.qkv.view(),
                 Some(dh.view_mut()),
                 true,
                 lg.qkv.weight.view_mut(),
@@ -433,14 +459,11 @@ impl Pass {
         embedding_backward(slice.input_ids, dh.view(), g.word.view_mut());
         embedding_backward(&self.positions, dh.view(), g.position.view_mut());
         embedding_backward(slice.token_type_ids, dh.view(), g.token_type.view_mut());
-        self.logits = Array2::zeros((0, 0));
         Ok(())
     }
-}
 
-impl Pass {
     /// The logits of the labelled rows (before any gradient was taken).
-    pub fn into_logits(self) -> Array2<f32> {
-        self.logits
+    pub fn logits(&self) -> &Array2<f32> {
+        &self.logits
     }
 }

@@ -156,6 +156,11 @@ impl DenseGrad {
         }
     }
 
+    fn zero(&mut self) {
+        self.weight.fill(0.0);
+        self.bias.fill(0.0);
+    }
+
     fn add(&mut self, other: &DenseGrad) {
         self.weight += &other.weight;
         self.bias += &other.bias;
@@ -175,6 +180,11 @@ impl NormGrad {
             gamma: Array1::zeros(width),
             beta: Array1::zeros(width),
         }
+    }
+
+    fn zero(&mut self) {
+        self.gamma.fill(0.0);
+        self.beta.fill(0.0);
     }
 
     fn add(&mut self, other: &NormGrad) {
@@ -230,6 +240,25 @@ impl Grads {
             transform_norm: NormGrad::zeros(h),
             decoder_bias: Array1::zeros(c.vocab_size),
         }
+    }
+
+    /// Sets every gradient to zero.
+    pub fn zero(&mut self) {
+        self.word.fill(0.0);
+        self.position.fill(0.0);
+        self.token_type.fill(0.0);
+        self.embedding_norm.zero();
+        for l in &mut self.layers {
+            l.qkv.zero();
+            l.attention_output.zero();
+            l.attention_norm.zero();
+            l.intermediate.zero();
+            l.output.zero();
+            l.output_norm.zero();
+        }
+        self.transform.zero();
+        self.transform_norm.zero();
+        self.decoder_bias.fill(0.0);
     }
 
     /// Adds `other` (another sub-batch's gradients) to these.
