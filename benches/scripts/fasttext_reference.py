@@ -10,7 +10,7 @@ import fasttext
 
 mode, corpus, out, dim, epoch, thread = sys.argv[1:7]
 conv = {"lr": float, "t": float, "minCount": int, "wordNgrams": int, "bucket": int,
-        "minn": int, "maxn": int, "ws": int, "neg": int, "loss": str, "test": str}
+        "minn": int, "maxn": int, "ws": int, "neg": int, "loss": str, "seed": int, "test": str}
 kw = {}
 for a in sys.argv[7:]:
     k, v = a.split("=", 1)
