@@ -192,3 +192,69 @@ fn a_huge_learning_rate_is_reported_as_divergence() {
         other => panic!("expected divergence, got {:?}", other.map(|_| ())),
     }
 }
+
+fn classifier(loss: LossKind, threads: usize, epoch: usize) -> FastTextParams {
+    FastTextParams::supervised_builder()
+        .loss(loss)
+        .lr(0.5)
+        .epoch(epoch)
+        .dim(10)
+        .word_ngrams(2)
+        .bucket(1000)
+        .threads(threads)
+        .seed(5)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn one_thread_and_a_seed_give_the_same_classifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = labelled(dir.path());
+    for loss in [
+        LossKind::Softmax,
+        LossKind::OneVsAll,
+        LossKind::HierarchicalSoftmax,
+    ] {
+        let params = classifier(loss, 1, 3);
+        let a = FastText::fit_supervised(&params, &path, &mut NoopObserver).unwrap();
+        let b = FastText::fit_supervised(&params, &path, &mut NoopObserver).unwrap();
+        assert_eq!(a.input(), b.input(), "{loss:?}");
+        assert_eq!(a.output(), b.output(), "{loss:?}");
+    }
+}
+
+#[test]
+fn every_thread_hands_its_last_updates_to_the_model() {
+    // Three long lines, one epoch: each thread trains on a few examples,
+    // fewer than the interval at which threads exchange output rows, so
+    // only the exchange at the end of each thread brings its updates into
+    // the model.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("three.txt");
+    let words = "x y z w ".repeat(10);
+    let text = format!("__label__a {words}\n__label__b {words}\n__label__a {words}\n");
+    std::fs::write(&path, text).unwrap();
+    for loss in [LossKind::Softmax, LossKind::OneVsAll] {
+        for threads in [1, 2] {
+            let params = classifier(loss, threads, 1);
+            let model = FastText::fit_supervised(&params, &path, &mut NoopObserver).unwrap();
+            assert!(
+                model.output().iter().any(|&v| v != 0.0),
+                "{loss:?}, {threads} threads: the output rows never left the threads"
+            );
+        }
+    }
+}
+
+#[test]
+fn two_threads_learn_the_labels_with_the_output_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = labelled(dir.path());
+    for loss in [LossKind::Softmax, LossKind::OneVsAll] {
+        let model =
+            FastText::fit_supervised(&classifier(loss, 2, 10), &path, &mut NoopObserver).unwrap();
+        let report = model.test(&path, 1, 0.0).unwrap();
+        assert!(report.precision > 0.99, "{loss:?}: {report:?}");
+    }
+}
