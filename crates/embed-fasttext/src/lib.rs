@@ -45,6 +45,9 @@
 //!   matrix and exchanges changes with the shared one every 16 examples: the
 //!   other threads' updates arrive a few examples late, instead of whenever
 //!   memory happens to show them.
+//! * Hierarchical softmax walks a target's path in the Huffman tree from
+//!   the root down (the tool goes up from the leaf): the same nodes and
+//!   updates, summed into the hidden gradient in the other order.
 //! * Bytes that are not UTF-8 inside a training word become U+FFFD; a
 //!   `.bin` whose dictionary holds such a word is rejected. The label
 //!   prefix is always `__label__`. Quantized `.ftz` models are rejected.
