@@ -646,14 +646,18 @@ impl ElmoTrainer {
                     history.push(summary);
                     return Ok(history);
                 }
-            } else if self.config.eval_every > 0 && self.position.step % self.config.eval_every == 0
+            } else if self.config.eval_every > 0
+                && self.position.step.is_multiple_of(self.config.eval_every)
             {
                 if let Some(h) = self.measure_heldout()? {
                     stop |= observer.on_heldout(&h) == Control::Stop;
                 }
             }
             if self.config.checkpoint_every > 0
-                && self.position.step % self.config.checkpoint_every == 0
+                && self
+                    .position
+                    .step
+                    .is_multiple_of(self.config.checkpoint_every)
             {
                 self.save_checkpoint()?;
             }
