@@ -37,8 +37,11 @@
 
 use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
+use super::fastmath::{self, dispatch};
 use crate::linalg::matmul_into;
 use crate::{Error, Result};
+
+const CONTIGUOUS: &str = "rows of a standard-layout array";
 
 /// Sizes and constants of one LSTM layer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,23 +158,102 @@ impl LstmCache {
     }
 }
 
-#[inline]
+/// The logistic function through the vectorising [`fastmath::exp`].
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + fastmath::exp(-x))
 }
 
-#[inline]
-fn clip(x: f32, limit: f32) -> f32 {
+/// `tanh` through the vectorising [`fastmath::exp`].
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / (1.0 + fastmath::exp(2.0 * x))
+}
+
+/// The clip bound as a number: `±∞` when clipping is off.
+fn bound(limit: f32) -> f32 {
     if limit > 0.0 {
-        x.clamp(-limit, limit)
+        limit
     } else {
-        x
+        f32::INFINITY
     }
 }
 
-#[inline]
-fn is_clipped(x: f32, limit: f32) -> bool {
-    limit > 0.0 && (x > limit || x < -limit)
+#[inline(always)]
+fn is_clipped(x: f32, bound: f32) -> bool {
+    x > bound || x < -bound
+}
+
+/// One row of one step: activates the gate pre-activations `z` in place and
+/// writes the cell (before and after clipping), `tanh(c)` and `m`.
+fn cell_step(
+    z: &mut [f32],
+    c_prev: &[f32],
+    c_raw: &mut [f32],
+    c_new: &mut [f32],
+    c_tanh: &mut [f32],
+    m: &mut [f32],
+    bound: f32,
+) {
+    dispatch!(cell_step_avx2, (z: &mut [f32], c_prev: &[f32], c_raw: &mut [f32], c_new: &mut [f32], c_tanh: &mut [f32], m: &mut [f32], bound: f32), {
+        let cell = c_prev.len();
+        let (zi, rest) = z.split_at_mut(cell);
+        let (zj, rest) = rest.split_at_mut(cell);
+        let (zf, zo) = rest.split_at_mut(cell);
+        for n in 0..cell {
+            let i = sigmoid(zi[n]);
+            let j = tanh(zj[n]);
+            let f = sigmoid(zf[n]);
+            let o = sigmoid(zo[n]);
+            let raw = f * c_prev[n] + i * j;
+            #[allow(clippy::manual_clamp)]
+            let c = raw.max(-bound).min(bound);
+            let tc = tanh(c);
+            zi[n] = i;
+            zj[n] = j;
+            zf[n] = f;
+            zo[n] = o;
+            c_raw[n] = raw;
+            c_new[n] = c;
+            c_tanh[n] = tc;
+            m[n] = o * tc;
+        }
+    })
+}
+
+/// One row of one step backward: the gate pre-activation gradients `dz`
+/// from the gradient of `m` and of the cell (from the next step), which is
+/// replaced by the gradient for the previous step's cell.
+#[allow(clippy::too_many_arguments)]
+fn cell_step_backward(
+    gates: &[f32],
+    c_raw: &[f32],
+    c_tanh: &[f32],
+    c_prev: &[f32],
+    dm: &[f32],
+    dc_next: &mut [f32],
+    dz: &mut [f32],
+    bound: f32,
+) {
+    dispatch!(cell_step_backward_avx2, (gates: &[f32], c_raw: &[f32], c_tanh: &[f32], c_prev: &[f32], dm: &[f32], dc_next: &mut [f32], dz: &mut [f32], bound: f32), {
+        let cell = c_prev.len();
+        let (gi, rest) = gates.split_at(cell);
+        let (gj, rest) = rest.split_at(cell);
+        let (gf, go) = rest.split_at(cell);
+        let (dzi, rest) = dz.split_at_mut(cell);
+        let (dzj, rest) = rest.split_at_mut(cell);
+        let (dzf, dzo) = rest.split_at_mut(cell);
+        for n in 0..cell {
+            let (i, j, f, o, tc) = (gi[n], gj[n], gf[n], go[n], c_tanh[n]);
+            let dc = dm[n] * o * (1.0 - tc * tc) + dc_next[n];
+            let dc = if is_clipped(c_raw[n], bound) { 0.0 } else { dc };
+            dzo[n] = dm[n] * tc * o * (1.0 - o);
+            dzi[n] = dc * j * i * (1.0 - i);
+            dzj[n] = dc * i * (1.0 - j * j);
+            dzf[n] = dc * c_prev[n] * f * (1.0 - f);
+            dc_next[n] = dc * f;
+        }
+    })
 }
 
 fn check_matrix(name: &str, actual: &[usize], expected: &[usize]) -> Result<()> {
@@ -273,35 +355,23 @@ pub fn forward(
             } else {
                 cells_before.slice(s![(t - 1) * batch.., ..])
             };
+            let cell_bound = bound(shape.cell_clip);
             for r in 0..batch {
-                let mut z = z.row_mut(r);
-                let z = z.as_slice_mut().expect("rows of a standard-layout array");
-                let (zi, rest) = z.split_at_mut(cell);
-                let (zj, rest) = rest.split_at_mut(cell);
-                let (zf, zo) = rest.split_at_mut(cell);
                 let row = now.start + r;
+                let mut z = z.row_mut(r);
                 let mut c_raw = cells_unclipped.row_mut(row);
                 let mut c_tanh = cells_tanh.row_mut(row);
                 let mut m = hidden.row_mut(row);
-                let c_prev = previous_c.row(r);
                 let mut c_new = cells_now.row_mut(r);
-                for n in 0..cell {
-                    let i = sigmoid(zi[n]);
-                    let j = zj[n].tanh();
-                    let f = sigmoid(zf[n]);
-                    let o = sigmoid(zo[n]);
-                    let raw = f * c_prev[n] + i * j;
-                    let c = clip(raw, shape.cell_clip);
-                    let tc = c.tanh();
-                    zi[n] = i;
-                    zj[n] = j;
-                    zf[n] = f;
-                    zo[n] = o;
-                    c_raw[n] = raw;
-                    c_new[n] = c;
-                    c_tanh[n] = tc;
-                    m[n] = o * tc;
-                }
+                cell_step(
+                    z.as_slice_mut().expect(CONTIGUOUS),
+                    previous_c.row(r).to_slice().expect(CONTIGUOUS),
+                    c_raw.as_slice_mut().expect(CONTIGUOUS),
+                    c_new.as_slice_mut().expect(CONTIGUOUS),
+                    c_tanh.as_slice_mut().expect(CONTIGUOUS),
+                    m.as_slice_mut().expect(CONTIGUOUS),
+                    cell_bound,
+                );
             }
             let mut p = projected.slice_mut(s![now.clone(), ..]);
             matmul_into(
@@ -311,9 +381,11 @@ pub fn forward(
                 false,
                 false,
             );
+            let proj_bound = bound(shape.proj_clip);
+            #[allow(clippy::manual_clamp)]
             Zip::from(current.slice_mut(s![..batch, ..]))
                 .and(&p)
-                .for_each(|h, &v| *h = clip(v, shape.proj_clip));
+                .for_each(|h, &v| *h = v.max(-proj_bound).min(proj_bound));
         }
     }
     Ok(LstmCache {
@@ -370,6 +442,10 @@ pub fn backward(
     let input_weight = params.weight.slice(s![..shape.input_dim, ..]);
     let state_weight = params.weight.slice(s![shape.input_dim.., ..]);
 
+    // Contiguous transposes, so the per-step products read rows.
+    let state_weight_t = state_weight.t().as_standard_layout().into_owned();
+    let projection_t = params.projection.t().as_standard_layout().into_owned();
+    let (cell_bound, proj_bound) = (bound(shape.cell_clip), bound(shape.proj_clip));
     // Gradients of the gate pre-activations and of the unclipped projection.
     let mut d_gates = Array2::<f32>::zeros((rows, 4 * cell));
     let mut d_projected = Array2::<f32>::zeros((rows, shape.proj_dim));
@@ -384,7 +460,7 @@ pub fn backward(
             .and(&d_h_next)
             .and(cache.projected.slice(s![now.clone(), ..]))
             .for_each(|d, &up, &next, &raw| {
-                *d = if is_clipped(raw, shape.proj_clip) {
+                *d = if is_clipped(raw, proj_bound) {
                     0.0
                 } else {
                     up + next
@@ -392,7 +468,7 @@ pub fn backward(
             });
         matmul_into(
             d_p.view(),
-            params.projection.t(),
+            projection_t.view(),
             d_hidden.view_mut(),
             false,
             false,
@@ -405,39 +481,22 @@ pub fn backward(
         let mut d_z = d_gates.slice_mut(s![now.clone(), ..]);
         for r in 0..batch {
             let row = now.start + r;
-            let g = cache.gates.row(row);
-            let g = g.as_slice().expect("rows of a standard-layout array");
-            let (gi, rest) = g.split_at(cell);
-            let (gj, rest) = rest.split_at(cell);
-            let (gf, go) = rest.split_at(cell);
-            let raw = cache.cells_unclipped.row(row);
-            let tc = cache.cells_tanh.row(row);
-            let dm = d_hidden.row(r);
-            let c_prev = previous_c.row(r);
-            let mut dcn = d_c_next.row_mut(r);
             let mut dz = d_z.row_mut(r);
-            let dz = dz.as_slice_mut().expect("rows of a standard-layout array");
-            let (dzi, rest) = dz.split_at_mut(cell);
-            let (dzj, rest) = rest.split_at_mut(cell);
-            let (dzf, dzo) = rest.split_at_mut(cell);
-            for n in 0..cell {
-                let (i, j, f, o) = (gi[n], gj[n], gf[n], go[n]);
-                let dc = dm[n] * o * (1.0 - tc[n] * tc[n]) + dcn[n];
-                let dc = if is_clipped(raw[n], shape.cell_clip) {
-                    0.0
-                } else {
-                    dc
-                };
-                dzo[n] = dm[n] * tc[n] * o * (1.0 - o);
-                dzi[n] = dc * j * i * (1.0 - i);
-                dzj[n] = dc * i * (1.0 - j * j);
-                dzf[n] = dc * c_prev[n] * f * (1.0 - f);
-                dcn[n] = dc * f;
-            }
+            let mut dcn = d_c_next.row_mut(r);
+            cell_step_backward(
+                cache.gates.row(row).to_slice().expect(CONTIGUOUS),
+                cache.cells_unclipped.row(row).to_slice().expect(CONTIGUOUS),
+                cache.cells_tanh.row(row).to_slice().expect(CONTIGUOUS),
+                previous_c.row(r).to_slice().expect(CONTIGUOUS),
+                d_hidden.row(r).to_slice().expect(CONTIGUOUS),
+                dcn.as_slice_mut().expect(CONTIGUOUS),
+                dz.as_slice_mut().expect(CONTIGUOUS),
+                cell_bound,
+            );
         }
         matmul_into(
             d_z.view(),
-            state_weight.t(),
+            state_weight_t.view(),
             d_h_next.view_mut(),
             false,
             false,

@@ -58,13 +58,15 @@ const SAMPLE_STREAM: u64 = 1 << 60;
 ///
 /// # Threads and determinism
 ///
-/// Batch rows are split into one chunk per thread of the current rayon pool
-/// (at most one per row); each chunk runs both directions on its own and the
-/// chunks' gradients are added in chunk order. Dropout masks come from one
-/// generator per batch row and the softmax samples from one per direction,
-/// all derived from the `seed` argument, so a given seed and thread count
-/// give the same result bit for bit; on one thread the whole batch is one
-/// chunk.
+/// The two directions are independent until their gradients meet: each
+/// runs as its own task, and with more than two threads in the current
+/// rayon pool the batch rows are split into `threads / 2` chunks per
+/// direction. The tasks' gradients are added in a fixed order. Dropout masks
+/// come from one generator per batch row and the softmax samples from one
+/// per direction, all derived from the `seed` argument, so a given seed
+/// gives the same result bit for bit on one thread, and the same on two
+/// (the tasks are the same); more threads change only the order of
+/// floating-point sums.
 ///
 /// # Parameters
 ///
@@ -112,11 +114,11 @@ pub struct BiLmActivations {
     pub backward: Vec<Array3<f32>>,
 }
 
-/// What one chunk of rows returns.
-struct ChunkResult {
-    nll: [f64; 2],
-    counts: [usize; 2],
-    finals: [Vec<LstmState>; 2],
+/// What one direction of one chunk of rows returns.
+struct ItemResult {
+    nll: f64,
+    count: usize,
+    finals: Vec<LstmState>,
     grads: Option<NetGrads>,
 }
 
@@ -265,69 +267,71 @@ impl BiLm {
             None => Scoring::Full,
         };
         let want_grads = grads.is_some();
-        let threads = rayon::current_num_threads().max(1);
-        let chunk = batch.batch.div_ceil(threads).max(1);
-        let ranges: Vec<Range<usize>> = (0..batch.batch)
-            .step_by(chunk)
-            .map(|start| start..(start + chunk).min(batch.batch))
+        // Work items: each direction of each chunk of rows. The two
+        // directions are independent, so two threads take one each; more
+        // threads split the rows too.
+        let chunks = (rayon::current_num_threads() / 2).clamp(1, batch.batch.max(1));
+        let chunk = batch.batch.div_ceil(chunks).max(1);
+        let items: Vec<(usize, Range<usize>)> = (0..2)
+            .flat_map(|direction| {
+                (0..batch.batch)
+                    .step_by(chunk)
+                    .map(move |start| (direction, start..(start + chunk).min(batch.batch)))
+            })
             .collect();
         let state_ref = &*state;
-        let run_chunk = |rows: &Range<usize>| -> Result<ChunkResult> {
-            let mut chunk_grads = want_grads.then(|| NetGrads::zeros(&net));
-            let mut nll = [0.0; 2];
-            let mut counts = [0; 2];
-            let mut finals: [Vec<LstmState>; 2] = [Vec::new(), Vec::new()];
-            for direction in 0..2 {
-                let stream = chunk_stream(batch, direction, rows.clone(), scale);
-                let layers = if direction == 0 {
-                    &state_ref.forward
-                } else {
-                    &state_ref.backward
-                };
-                let initial = state_rows(layers, rows.clone());
-                let plan = match pass {
-                    Pass::Train { seed, .. } => Some(DropoutPlan {
-                        dropout,
-                        seed,
-                        direction,
-                    }),
-                    Pass::Evaluate => None,
-                };
-                let forward: DirectionForward =
-                    forward_direction(&net, &self.config, direction, &stream, initial, plan)?;
-                let loss = direction_loss(
-                    &net,
-                    &forward,
-                    &stream,
-                    &scoring(direction),
-                    chunk_grads.as_mut(),
-                )?;
-                nll[direction] = loss.nll_sum;
-                counts[direction] = loss.count;
-                if let (Some(g), Some(d_top)) = (chunk_grads.as_mut(), loss.d_hidden) {
-                    backward_direction(&net, &self.config, direction, &forward, d_top, g)?;
-                }
-                finals[direction] = forward.final_states();
+        let run_item = |(direction, rows): &(usize, Range<usize>)| -> Result<ItemResult> {
+            let direction = *direction;
+            let mut item_grads = want_grads.then(|| NetGrads::zeros(&net));
+            let stream = chunk_stream(batch, direction, rows.clone(), scale);
+            let layers = if direction == 0 {
+                &state_ref.forward
+            } else {
+                &state_ref.backward
+            };
+            let initial = state_rows(layers, rows.clone());
+            let plan = match pass {
+                Pass::Train { seed, .. } => Some(DropoutPlan {
+                    dropout,
+                    seed,
+                    direction,
+                }),
+                Pass::Evaluate => None,
+            };
+            let forward: DirectionForward =
+                forward_direction(&net, &self.config, direction, &stream, initial, plan)?;
+            let loss = direction_loss(
+                &net,
+                &forward,
+                &stream,
+                &scoring(direction),
+                item_grads.as_mut(),
+            )?;
+            if let (Some(g), Some(d_top)) = (item_grads.as_mut(), loss.d_hidden) {
+                backward_direction(&net, &self.config, direction, &forward, d_top, g)?;
             }
-            Ok(ChunkResult {
-                nll,
-                counts,
-                finals,
-                grads: chunk_grads,
+            Ok(ItemResult {
+                nll: loss.nll_sum,
+                count: loss.count,
+                finals: forward.final_states(),
+                grads: item_grads,
             })
         };
-        let results: Vec<ChunkResult> = if ranges.len() > 1 {
-            ranges.par_iter().map(run_chunk).collect::<Result<_>>()?
+        let results: Vec<ItemResult> = if rayon::current_num_threads() > 1 {
+            items.par_iter().map(run_item).collect::<Result<_>>()?
         } else {
-            ranges.iter().map(run_chunk).collect::<Result<_>>()?
+            items.iter().map(run_item).collect::<Result<_>>()?
         };
 
         let mut stats = LossStats::default();
-        for r in &results {
-            stats.forward_nll += r.nll[0];
-            stats.backward_nll += r.nll[1];
-            stats.forward_tokens += r.counts[0];
-            stats.backward_tokens += r.counts[1];
+        for ((direction, _), r) in items.iter().zip(&results) {
+            if *direction == 0 {
+                stats.forward_nll += r.nll;
+                stats.forward_tokens += r.count;
+            } else {
+                stats.backward_nll += r.nll;
+                stats.backward_tokens += r.count;
+            }
         }
         stats.tokens = stats.forward_tokens + stats.backward_tokens;
         let total = stats.forward_nll + stats.backward_nll;
@@ -338,20 +342,18 @@ impl BiLm {
                 hint: "the language model's loss is not finite; lower the learning rate or clip gradients".into(),
             });
         }
-        let mut results = results.into_iter();
         let mut merged: Option<NetGrads> = None;
-        for (rows, result) in ranges.iter().zip(results.by_ref()) {
-            for (direction, finals) in result.finals.into_iter().enumerate() {
-                for (layer, final_state) in state.direction_mut(direction).iter_mut().zip(finals) {
-                    layer
-                        .h
-                        .slice_mut(s![rows.clone(), ..])
-                        .assign(&final_state.h);
-                    layer
-                        .c
-                        .slice_mut(s![rows.clone(), ..])
-                        .assign(&final_state.c);
-                }
+        for ((direction, rows), result) in items.iter().zip(results) {
+            let layers = state.direction_mut(*direction);
+            for (layer, final_state) in layers.iter_mut().zip(result.finals) {
+                layer
+                    .h
+                    .slice_mut(s![rows.clone(), ..])
+                    .assign(&final_state.h);
+                layer
+                    .c
+                    .slice_mut(s![rows.clone(), ..])
+                    .assign(&final_state.c);
             }
             if let Some(g) = result.grads {
                 match merged.as_mut() {
