@@ -17,6 +17,17 @@ use embed_elmo::chars::{token_char_ids, MAX_CHARS};
 use embed_elmo::train::{BiLm, BiLmBatch, BiLmConfig, BiLmState, SoftmaxMode};
 use rand::{Rng as _, SeedableRng as _};
 
+/// Seconds this process's threads have spent on a CPU (Linux
+/// `/proc/self/task/*/schedstat`), to tell slowness from contention.
+fn cpu_seconds() -> Option<f64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total as f64 * 1e-9)
+}
+
 fn arg(args: &[String], i: usize, default: usize) -> usize {
     args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default)
 }
@@ -76,16 +87,19 @@ fn main() -> embed_core::Result<()> {
         // One window to warm up.
         model.forward_backward(&batches[0], &mut state, softmax, 0, &mut grads)?;
         let start = Instant::now();
+        let cpu_start = cpu_seconds();
         for (k, b) in batches[1..].iter().enumerate() {
             grads.zero();
             model.forward_backward(b, &mut state, softmax, k as u64 + 1, &mut grads)?;
         }
         let seconds = start.elapsed().as_secs_f64();
+        let cpu = cpu_start.zip(cpu_seconds()).map(|(a, b)| b - a);
         let positions = (windows * batch * unroll) as f64;
         println!(
-            "threads {threads} batch {batch} unroll {unroll} vocab {vocab} softmax {softmax:?}: {:.0} tokens/s ({:.3} s per window)",
+            "threads {threads} batch {batch} unroll {unroll} vocab {vocab} softmax {softmax:?}: {:.0} tokens/s ({:.3} s per window), {} tokens per CPU-second",
             positions / seconds,
-            seconds / windows as f64
+            seconds / windows as f64,
+            cpu.map_or("?".to_string(), |c| format!("{:.0}", positions / c)),
         );
         Ok(())
     })

@@ -256,20 +256,22 @@ pub fn forward(
         let mut first_row = 0;
         for (token, &n_used) in used.iter().enumerate() {
             let mut out = outputs.slice_mut(s![token, column..column + count]);
+            let out = out.as_slice_mut().expect("row of a standard-layout array");
             let best_at = &mut argmax[token * out_dim + column..token * out_dim + column + count];
-            let mut best: Vec<f32> = convolved.row(first_row).to_vec();
+            out.copy_from_slice(convolved.row(first_row).as_slice().expect("contiguous row"));
             best_at.fill(0);
             for position in 1..n_used {
                 let row = convolved.row(first_row + position);
-                for ((b, at), &v) in best.iter_mut().zip(best_at.iter_mut()).zip(row) {
+                let row = row.as_slice().expect("contiguous row");
+                for ((b, at), &v) in out.iter_mut().zip(best_at.iter_mut()).zip(row) {
                     if v > *b {
                         *b = v;
                         *at = position as u16;
                     }
                 }
             }
-            for ((o, &b), &bias) in out.iter_mut().zip(&best).zip(bias) {
-                *o = shape.activation.apply(b + bias);
+            for (o, &bias) in out.iter_mut().zip(bias) {
+                *o = shape.activation.apply(*o + bias);
             }
             first_row += n_used;
         }

@@ -46,6 +46,9 @@ use crate::linalg::matmul_into;
 use crate::seed::Rng;
 use crate::{Error, Result};
 
+/// Rows of logits the full softmax holds at once.
+const FULL_SOFTMAX_BLOCK: usize = 256;
+
 /// TensorFlow's log-uniform (Zipfian) candidate sampler over `[0, range_max)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogUniformSampler {
@@ -238,38 +241,51 @@ pub fn full_softmax_loss(
     grads: Option<&mut SoftmaxGrads<'_>>,
 ) -> Result<SoftmaxLoss> {
     check_inputs(params, hidden, targets, row_weights)?;
+    let mut grads = grads;
+    if let Some(g) = grads.as_deref() {
+        check_grads(params, g)?;
+    }
     let classes = params.weight.nrows();
-    let mut logits = Array2::zeros((hidden.nrows(), classes));
-    matmul_into(hidden, params.weight.t(), logits.view_mut(), false, false);
-    logits += &params.bias;
     let labels: Vec<i32> = targets
         .iter()
         .zip(row_weights)
         .map(|(&t, &w)| if w != 0.0 { t as i32 } else { IGNORE_INDEX })
         .collect();
-    let want_grads = grads.is_some();
-    let stats = softmax_cross_entropy(logits.view_mut(), &labels, want_grads.then_some(1.0))?;
-    let d_hidden = match grads {
-        Some(grads) => {
-            check_grads(params, grads)?;
-            weigh_rows(logits.view_mut(), row_weights);
-            let mut d_hidden = Array2::zeros(hidden.raw_dim());
+    let mut d_hidden = grads.as_ref().map(|_| Array2::zeros(hidden.raw_dim()));
+    let (mut nll_sum, mut count) = (0.0, 0);
+    // Blocks of rows bound the logits' memory for large vocabularies.
+    let block = FULL_SOFTMAX_BLOCK.min(hidden.nrows()).max(1);
+    let mut logits = Array2::zeros((block, classes));
+    for start in (0..hidden.nrows()).step_by(block) {
+        let end = (start + block).min(hidden.nrows());
+        let rows = hidden.slice(s![start..end, ..]);
+        let mut logits = logits.slice_mut(s![..end - start, ..]);
+        matmul_into(rows, params.weight.t(), logits.view_mut(), false, false);
+        logits += &params.bias;
+        let want_grads = grads.is_some();
+        let stats = softmax_cross_entropy(
+            logits.view_mut(),
+            &labels[start..end],
+            want_grads.then_some(1.0),
+        )?;
+        nll_sum += stats.loss_sum;
+        count += stats.count;
+        if let (Some(grads), Some(d_hidden)) = (grads.as_deref_mut(), d_hidden.as_mut()) {
+            weigh_rows(logits.view_mut(), &row_weights[start..end]);
             matmul_into(
                 logits.view(),
                 params.weight,
-                d_hidden.view_mut(),
+                d_hidden.slice_mut(s![start..end, ..]),
                 false,
                 false,
             );
-            matmul_into(logits.t(), hidden, grads.weight.view_mut(), true, false);
+            matmul_into(logits.t(), rows, grads.weight.view_mut(), true, false);
             grads.bias += &logits.sum_axis(Axis(0));
-            Some(d_hidden)
         }
-        None => None,
-    };
+    }
     Ok(SoftmaxLoss {
-        nll_sum: stats.loss_sum,
-        count: stats.count,
+        nll_sum,
+        count,
         d_hidden,
     })
 }
@@ -479,6 +495,60 @@ mod tests {
             loss.nll_sum
         );
         assert_eq!(loss.count, 1);
+    }
+
+    #[test]
+    fn full_softmax_in_blocks_equals_row_by_row() {
+        let rows = 2 * FULL_SOFTMAX_BLOCK + 3;
+        let weight: Array2<f32> = random_array((7, 3), 1);
+        let bias: Array1<f32> = random_array(7, 2);
+        let hidden: Array2<f32> = random_array((rows, 3), 3);
+        let targets: Vec<u32> = (0..rows as u32).map(|r| r % 7).collect();
+        let row_weights: Vec<f32> = (0..rows).map(|r| (r % 3) as f32 * 0.5).collect();
+        let params = SoftmaxParams {
+            weight: weight.view(),
+            bias: bias.view(),
+        };
+        let (mut gw, mut gb) = (Array2::zeros((7, 3)), Array1::zeros(7));
+        let mut grads = SoftmaxGrads {
+            weight: gw.view_mut(),
+            bias: gb.view_mut(),
+        };
+        let all = full_softmax_loss(
+            &params,
+            hidden.view(),
+            &targets,
+            &row_weights,
+            Some(&mut grads),
+        )
+        .unwrap();
+        let (mut rw, mut rb) = (Array2::zeros((7, 3)), Array1::zeros(7));
+        let mut nll = 0.0;
+        for r in 0..rows {
+            let mut grads = SoftmaxGrads {
+                weight: rw.view_mut(),
+                bias: rb.view_mut(),
+            };
+            let one = full_softmax_loss(
+                &params,
+                hidden.slice(s![r..r + 1, ..]),
+                &targets[r..r + 1],
+                &row_weights[r..r + 1],
+                Some(&mut grads),
+            )
+            .unwrap();
+            nll += one.nll_sum;
+            let d = one.d_hidden.unwrap();
+            assert!((&d.row(0) - &all.d_hidden.as_ref().unwrap().row(r))
+                .iter()
+                .all(|x| x.abs() < 1e-6));
+        }
+        assert_eq!(all.count, row_weights.iter().filter(|&&w| w != 0.0).count());
+        assert!((all.nll_sum - nll).abs() < 1e-6 * nll);
+        assert!((&gw - &rw)
+            .iter()
+            .chain((&gb - &rb).iter())
+            .all(|x| x.abs() < 1e-4));
     }
 
     /// Which loss a gradient test checks.
