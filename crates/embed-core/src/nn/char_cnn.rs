@@ -8,10 +8,9 @@
 //! `k ≥ 1` reads row `k − 1` of the embedding table.
 //!
 //! The backward pass sends each filter's gradient to the one window that won
-//! the maximum (the first one among equal windows; windows lying wholly in a
-//! token's trailing run of one id are identical, so only the first of them
-//! is computed). TensorFlow splits the gradient evenly among tied windows;
-//! for identical windows the summed gradients are the same.
+//! the maximum, the first among equal windows, as TensorFlow's `max_pool`
+//! does. Windows lying wholly in a token's trailing run of one id are
+//! identical, so only the first of them is computed.
 //!
 //! ```
 //! use embed_core::nn::char_cnn::{self, Activation, CharCnnParams, CharCnnShape};
