@@ -6,30 +6,63 @@
 //! works in place or into a caller-owned buffer, so a forward pass
 //! allocates per batch, never per token.
 
+use std::sync::OnceLock;
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 pub use embed_core::linalg::matmul_into;
+use embed_core::linalg::{matmul_panels_into, ColumnPanels};
 
 /// Rows per parallel task in element-wise work.
 const ROWS_PER_TASK: usize = 16;
 
 /// A dense layer `y = x · W + b`, with `W` stored `[inputs, outputs]`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Inputs of a few rows (one short sentence) are multiplied with a copy of
+/// `W` laid out in column panels, made on first use: such products are
+/// bound by reading the weights, which the panels let stream in order.
+#[derive(Debug, Clone)]
 pub struct Linear {
     /// `[inputs, outputs]`.
-    pub weight: Array2<f32>,
+    weight: Array2<f32>,
     /// `[outputs]`.
-    pub bias: Array1<f32>,
+    bias: Array1<f32>,
+    /// `weight` as column panels, for inputs of few rows.
+    panels: OnceLock<ColumnPanels>,
 }
 
+/// Inputs of at most this many rows go through [`ColumnPanels`].
+const FEW_ROWS: usize = 16;
+
 impl Linear {
+    /// Builds a layer from a weight `[inputs, outputs]` and a bias
+    /// `[outputs]`.
+    ///
+    /// # Panics
+    /// When the bias length differs from the weight's number of columns.
+    pub fn new(weight: Array2<f32>, bias: Array1<f32>) -> Self {
+        assert_eq!(weight.ncols(), bias.len(), "one bias per output");
+        Linear {
+            weight,
+            bias,
+            panels: OnceLock::new(),
+        }
+    }
+
     /// Builds a layer from a PyTorch-layout weight `[outputs, inputs]`.
     pub fn from_torch(weight: ArrayView2<'_, f32>, bias: Array1<f32>) -> Self {
-        Linear {
-            weight: weight.t().as_standard_layout().into_owned(),
-            bias,
-        }
+        Linear::new(weight.t().as_standard_layout().into_owned(), bias)
+    }
+
+    /// The weight, `[inputs, outputs]`.
+    pub fn weight(&self) -> ArrayView2<'_, f32> {
+        self.weight.view()
+    }
+
+    /// The bias, `[outputs]`.
+    pub fn bias(&self) -> ArrayView1<'_, f32> {
+        self.bias.view()
     }
 
     /// Number of input features.
@@ -54,7 +87,14 @@ impl Linear {
         } else {
             out.assign(&self.bias.broadcast(out.dim()).expect("bias width"));
         }
-        matmul_into(x, self.weight.view(), out, true, true);
+        if x.nrows() <= FEW_ROWS {
+            let panels = self
+                .panels
+                .get_or_init(|| ColumnPanels::new(self.weight.view()));
+            matmul_panels_into(x, panels, out, true, true);
+        } else {
+            matmul_into(x, self.weight.view(), out, true, true);
+        }
     }
 
     /// `x · W + b` as a new matrix.
@@ -69,6 +109,13 @@ impl Linear {
         let mut out = Array2::zeros((x.nrows(), self.outputs()));
         self.forward_into(x, out.view_mut(), false);
         out
+    }
+}
+
+impl PartialEq for Linear {
+    /// Same weight and bias (whether the panels were made does not count).
+    fn eq(&self, other: &Self) -> bool {
+        self.weight == other.weight && self.bias == other.bias
     }
 }
 
@@ -493,6 +540,29 @@ mod tests {
             }
             for (x, y) in c.iter().zip(expected.iter()) {
                 assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn few_and_many_rows_give_the_same_outputs() {
+        let weight = Array2::from_shape_fn((70, 40), |(i, j)| {
+            ((i * 3 + j * 7) % 17) as f32 * 0.05 - 0.4
+        });
+        let layer = Linear::from_torch(
+            weight.view(),
+            Array1::from_shape_fn(70, |i| i as f32 * 0.01),
+        );
+        let x = Array2::from_shape_fn((40, 40), |(i, j)| ((i * 11 + j) % 9) as f32 * 0.1 - 0.4);
+        // 40 rows take the general product, 5 rows the column panels.
+        let many = layer.forward(x.view());
+        for first in [0, 5, 35] {
+            let few = layer.forward(x.slice(ndarray::s![first..first + 5, ..]));
+            for (a, b) in few
+                .iter()
+                .zip(many.slice(ndarray::s![first..first + 5, ..]))
+            {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
             }
         }
     }

@@ -149,15 +149,11 @@ impl SelfAttention {
         let q = linear(store, &format!("{prefix}.self.query"), h, h)?;
         let k = linear(store, &format!("{prefix}.self.key"), h, h)?;
         let v = linear(store, &format!("{prefix}.self.value"), h, h)?;
-        let qkv = Linear {
-            weight: ndarray::concatenate(
-                Axis(1),
-                &[q.weight.view(), k.weight.view(), v.weight.view()],
-            )
-            .expect("equal heights"),
-            bias: ndarray::concatenate(Axis(0), &[q.bias.view(), k.bias.view(), v.bias.view()])
-                .expect("1-D"),
-        };
+        let qkv = Linear::new(
+            ndarray::concatenate(Axis(1), &[q.weight(), k.weight(), v.weight()])
+                .expect("equal heights"),
+            ndarray::concatenate(Axis(0), &[q.bias(), k.bias(), v.bias()]).expect("1-D"),
+        );
         Ok(SelfAttention {
             qkv,
             output: linear(store, &format!("{prefix}.output.dense"), h, h)?,
