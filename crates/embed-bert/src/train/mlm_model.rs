@@ -210,7 +210,7 @@ pub struct MlmModel {
 }
 
 /// Activation and gradient buffers of one slice of a batch.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Workspace {
     pass: Pass,
     grads: Option<Grads>,
@@ -218,8 +218,15 @@ struct Workspace {
 
 /// Buffers kept between calls, one per concurrent slice, so that a training
 /// step does not allocate (and page in) its large arrays afresh.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Workspaces(Mutex<Vec<Workspace>>);
+
+impl std::fmt::Debug for Workspaces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.0.lock().map_or(0, |pool| pool.len());
+        write!(f, "Workspaces({kept} kept)")
+    }
+}
 
 impl Clone for Workspaces {
     /// A copy starts with no buffers.
