@@ -12,6 +12,7 @@
 //! the copy follows fastText's updates exactly.
 
 use embed_core::hogwild::SharedMatrix;
+use embed_core::kernels;
 
 /// Examples between two exchanges with the shared matrix.
 pub(crate) const SYNC_EVERY: u32 = 16;
@@ -86,48 +87,6 @@ impl LocalOutput {
     }
 }
 
-/// Values one accumulator lane of [`scores`] sums; the same lanes in
-/// every build, so both code paths below give the same bits.
-const LANES: usize = 8;
-
-/// `scores[i] = row_i · hidden` for every row of `rows` (row-major, rows of
-/// `hidden.len()` values).
-pub(crate) fn scores(rows: &[f32], hidden: &[f32], scores: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { scores_avx2(rows, hidden, scores) };
-    }
-    scores_body(rows, hidden, scores);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn scores_avx2(rows: &[f32], hidden: &[f32], scores: &mut [f32]) {
-    scores_body(rows, hidden, scores);
-}
-
-#[inline(always)]
-fn scores_body(rows: &[f32], hidden: &[f32], scores: &mut [f32]) {
-    let dim = hidden.len().max(1);
-    for (s, row) in scores.iter_mut().zip(rows.chunks_exact(dim)) {
-        let mut acc = [0.0f32; LANES];
-        let (r, h) = (row.chunks_exact(LANES), hidden.chunks_exact(LANES));
-        let tail: f32 = r
-            .remainder()
-            .iter()
-            .zip(h.remainder())
-            .map(|(a, b)| a * b)
-            .sum();
-        for (r, h) in r.zip(h) {
-            for k in 0..LANES {
-                acc[k] += r[k] * h[k];
-            }
-        }
-        *s = acc.iter().sum::<f32>() + tail;
-    }
-}
-
 /// The update of every output row with its gradient `alphas[i]`, as
 /// fastText makes it: `grad += alpha · row` (the row before its update),
 /// then `row += alpha · hidden`. Rows are updated in order.
@@ -150,10 +109,8 @@ unsafe fn update_rows_avx2(alphas: &[f32], hidden: &[f32], rows: &mut [f32], gra
 fn update_rows_body(alphas: &[f32], hidden: &[f32], rows: &mut [f32], grad: &mut [f32]) {
     let dim = hidden.len().max(1);
     for (&alpha, row) in alphas.iter().zip(rows.chunks_exact_mut(dim)) {
-        for ((r, g), &h) in row.iter_mut().zip(grad.iter_mut()).zip(hidden) {
-            *g += alpha * *r;
-            *r += alpha * h;
-        }
+        kernels::axpy(alpha, row, grad);
+        kernels::axpy(alpha, hidden, row);
     }
 }
 
@@ -182,20 +139,5 @@ mod tests {
         update_rows(&[0.5, 1.0], &[2.0, 4.0], &mut rows, &mut grad);
         assert_eq!(grad, [0.5, 2.0]);
         assert_eq!(rows, [2.0, 4.0, 2.0, 5.0]);
-    }
-
-    #[test]
-    fn scores_are_dot_products_for_every_tail_length() {
-        for dim in [1, 7, 8, 9, 100] {
-            let rows: Vec<f32> = (0..3 * dim).map(|i| (i % 5) as f32 * 0.5).collect();
-            let hidden: Vec<f32> = (0..dim).map(|i| i as f32 - 2.0).collect();
-            let mut out = [0.0; 3];
-            scores(&rows, &hidden, &mut out);
-            for (s, row) in out.iter().zip(rows.chunks_exact(dim)) {
-                // Small multiples of 1/2: exact in any order.
-                let expected: f32 = row.iter().zip(&hidden).map(|(a, b)| a * b).sum();
-                assert_eq!(*s, expected, "dim {dim}");
-            }
-        }
     }
 }

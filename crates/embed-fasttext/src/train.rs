@@ -651,7 +651,7 @@ impl<'a> Trainer<'a> {
             unreachable!("a softmax trainer gives each thread a copy of the output rows")
         };
         let scores = &mut work.scores;
-        local_output::scores(local.rows(), &work.hidden, scores);
+        kernels::dot_rows(local.rows(), &work.hidden, scores);
         let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         if !max.is_finite() {
             work.loss_sum = f64::NAN;
@@ -683,7 +683,7 @@ impl<'a> Trainer<'a> {
             unreachable!("a one-vs-all trainer gives each thread a copy of the output rows")
         };
         let scores = &mut work.scores;
-        local_output::scores(local.rows(), &work.hidden, scores);
+        kernels::dot_rows(local.rows(), &work.hidden, scores);
         let mut loss = 0.0;
         // Each row's score becomes its gradient; rows do not depend on one
         // another, so scoring all first changes nothing.
