@@ -28,7 +28,7 @@ pub struct CrossEntropyStats {
     pub loss_sum: f64,
     /// Number of labelled rows.
     pub count: usize,
-    /// Labelled rows whose largest logit is the label's.
+    /// Labelled rows whose arg-max (first index among equal maxima) is the label.
     pub correct: usize,
 }
 
@@ -94,8 +94,8 @@ fn row_loss(
     let label = label as usize;
     let max = max8(values);
     let target = values[label];
-    // The label's logit is the maximum (ties count as correct).
-    if target >= max {
+    // Correct when the label is the arg-max (the first index on ties).
+    if target >= max && values[..label].iter().all(|&v| v < target) {
         stats.correct += 1;
     }
     let sum = exp_shifted(values, max, scratch);
