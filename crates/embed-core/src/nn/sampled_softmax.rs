@@ -305,6 +305,87 @@ pub fn sampled_softmax_loss(
     sample: &SampledIds,
     grads: Option<&mut SoftmaxGrads<'_>>,
 ) -> Result<SoftmaxLoss> {
+    if let Some(g) = grads.as_deref() {
+        check_grads(params, g)?;
+    }
+    let (loss, rows) = sampled_softmax(
+        params,
+        hidden,
+        targets,
+        row_weights,
+        sampler,
+        sample,
+        grads.is_some(),
+    )?;
+    if let (Some(grads), Some(rows)) = (grads, rows) {
+        rows.add_to(grads)?;
+    }
+    Ok(loss)
+}
+
+/// [`sampled_softmax_loss`] with the weight gradient returned as the rows
+/// it touches rather than added to a dense gradient (a large vocabulary's
+/// weight gradient is mostly zeros).
+pub fn sampled_softmax_loss_rows(
+    params: &SoftmaxParams<'_>,
+    hidden: ArrayView2<'_, f32>,
+    targets: &[u32],
+    row_weights: &[f32],
+    sampler: &LogUniformSampler,
+    sample: &SampledIds,
+) -> Result<(SoftmaxLoss, SoftmaxRowGrads)> {
+    let (loss, rows) =
+        sampled_softmax(params, hidden, targets, row_weights, sampler, sample, true)?;
+    Ok((loss, rows.unwrap_or_default()))
+}
+
+/// Gradients of some rows of the softmax layer: row `k` of `weight` and
+/// `bias[k]` belong to class `rows[k]`. A class may appear more than once;
+/// its gradient is the sum.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SoftmaxRowGrads {
+    /// The class of each row.
+    pub rows: Vec<u32>,
+    /// `[rows, dim]`.
+    pub weight: Array2<f32>,
+    /// One value per row.
+    pub bias: Vec<f32>,
+}
+
+impl SoftmaxRowGrads {
+    /// Adds these rows to a dense gradient.
+    pub fn add_to(&self, grads: &mut SoftmaxGrads<'_>) -> Result<()> {
+        let (classes, dim) = grads.weight.dim();
+        if self.weight.dim() != (self.rows.len(), dim) || self.bias.len() != self.rows.len() {
+            return Err(Error::ShapeMismatch {
+                name: "softmax row gradients".into(),
+                expected: vec![self.rows.len(), dim],
+                actual: self.weight.shape().to_vec(),
+            });
+        }
+        if let Some(&bad) = self.rows.iter().find(|&&r| r as usize >= classes) {
+            return Err(Error::InvalidInput(format!(
+                "gradient row for class {bad} of {classes}"
+            )));
+        }
+        for ((&class, row), &b) in self.rows.iter().zip(self.weight.rows()).zip(&self.bias) {
+            let mut target = grads.weight.row_mut(class as usize);
+            target += &row;
+            grads.bias[class as usize] += b;
+        }
+        Ok(())
+    }
+}
+
+fn sampled_softmax(
+    params: &SoftmaxParams<'_>,
+    hidden: ArrayView2<'_, f32>,
+    targets: &[u32],
+    row_weights: &[f32],
+    sampler: &LogUniformSampler,
+    sample: &SampledIds,
+    want_grads: bool,
+) -> Result<(SoftmaxLoss, Option<SoftmaxRowGrads>)> {
     check_inputs(params, hidden, targets, row_weights)?;
     let (classes, dim) = params.weight.dim();
     if sampler.range_max() != classes {
@@ -356,54 +437,59 @@ pub fn sampled_softmax_loss(
             };
         }
     }
-    let want_grads = grads.is_some();
     let stats = softmax_cross_entropy(logits.view_mut(), &labels, want_grads.then_some(1.0))?;
-    let d_hidden = match grads {
-        Some(grads) => {
-            check_grads(params, grads)?;
-            weigh_rows(logits.view_mut(), row_weights);
-            let d_sampled = logits.slice(s![.., 1..]);
-            let mut d_hidden = Array2::zeros(hidden.raw_dim());
-            matmul_into(
-                d_sampled,
-                sampled_weight.view(),
-                d_hidden.view_mut(),
-                false,
-                false,
-            );
-            let mut d_sampled_weight = Array2::<f32>::zeros((n_sampled, dim));
-            matmul_into(
-                d_sampled.t(),
-                hidden,
-                d_sampled_weight.view_mut(),
-                false,
-                false,
-            );
-            let d_sampled_bias = d_sampled.sum_axis(Axis(0));
-            for (k, &id) in sample.ids.iter().enumerate() {
-                let mut row = grads.weight.row_mut(id as usize);
-                row += &d_sampled_weight.row(k);
-                grads.bias[id as usize] += d_sampled_bias[k];
-            }
-            for n in 0..rows {
-                let d = logits[[n, 0]];
-                if d == 0.0 {
-                    continue;
-                }
-                let t = targets[n] as usize;
-                d_hidden.row_mut(n).scaled_add(d, &params.weight.row(t));
-                grads.weight.row_mut(t).scaled_add(d, &hidden.row(n));
-                grads.bias[t] += d;
-            }
-            Some(d_hidden)
-        }
-        None => None,
+    if !want_grads {
+        let loss = SoftmaxLoss {
+            nll_sum: stats.loss_sum,
+            count: stats.count,
+            d_hidden: None,
+        };
+        return Ok((loss, None));
+    }
+    weigh_rows(logits.view_mut(), row_weights);
+    let d_sampled = logits.slice(s![.., 1..]);
+    let mut d_hidden = Array2::zeros(hidden.raw_dim());
+    matmul_into(
+        d_sampled,
+        sampled_weight.view(),
+        d_hidden.view_mut(),
+        false,
+        false,
+    );
+    // Rows of the weight gradient: the sampled classes, then one per
+    // counted target.
+    let counted: Vec<usize> = (0..rows).filter(|&n| logits[[n, 0]] != 0.0).collect();
+    let mut grads = SoftmaxRowGrads {
+        rows: sample.ids.clone(),
+        weight: Array2::zeros((n_sampled + counted.len(), dim)),
+        bias: d_sampled.sum_axis(Axis(0)).to_vec(),
     };
-    Ok(SoftmaxLoss {
+    matmul_into(
+        d_sampled.t(),
+        hidden,
+        grads.weight.slice_mut(s![..n_sampled, ..]),
+        false,
+        false,
+    );
+    for (k, &n) in counted.iter().enumerate() {
+        let d = logits[[n, 0]];
+        let t = targets[n];
+        d_hidden
+            .row_mut(n)
+            .scaled_add(d, &params.weight.row(t as usize));
+        grads
+            .weight
+            .row_mut(n_sampled + k)
+            .scaled_add(d, &hidden.row(n));
+        grads.rows.push(t);
+        grads.bias.push(d);
+    }
+    let loss = SoftmaxLoss {
         nll_sum: stats.loss_sum,
         count: stats.count,
-        d_hidden,
-    })
+        d_hidden: Some(d_hidden),
+    };
+    Ok((loss, Some(grads)))
 }
 
 #[cfg(test)]
@@ -549,6 +635,56 @@ mod tests {
             .iter()
             .chain((&gb - &rb).iter())
             .all(|x| x.abs() < 1e-4));
+    }
+
+    #[test]
+    fn row_gradients_add_up_to_the_dense_ones() {
+        let weight: Array2<f32> = random_array((30, 4), 1);
+        let bias: Array1<f32> = random_array(30, 2);
+        let hidden: Array2<f32> = random_array((6, 4), 3);
+        let targets = [0u32, 5, 5, 29, 1, 0];
+        let row_weights = [0.5f32, 1.0, 0.0, 0.25, 1.0, 1.0];
+        let sampler = LogUniformSampler::new(30).unwrap();
+        let sample = sampler
+            .sample_unique(8, &mut crate::seed::rng(2, 0))
+            .unwrap();
+        let params = SoftmaxParams {
+            weight: weight.view(),
+            bias: bias.view(),
+        };
+        let (mut gw, mut gb) = (Array2::zeros((30, 4)), Array1::zeros(30));
+        let dense = sampled_softmax_loss(
+            &params,
+            hidden.view(),
+            &targets,
+            &row_weights,
+            &sampler,
+            &sample,
+            Some(&mut SoftmaxGrads {
+                weight: gw.view_mut(),
+                bias: gb.view_mut(),
+            }),
+        )
+        .unwrap();
+        let (sparse, rows) = sampled_softmax_loss_rows(
+            &params,
+            hidden.view(),
+            &targets,
+            &row_weights,
+            &sampler,
+            &sample,
+        )
+        .unwrap();
+        assert_eq!(dense.nll_sum, sparse.nll_sum);
+        assert_eq!(dense.d_hidden, sparse.d_hidden);
+        let (mut rw, mut rb) = (Array2::zeros((30, 4)), Array1::zeros(30));
+        rows.add_to(&mut SoftmaxGrads {
+            weight: rw.view_mut(),
+            bias: rb.view_mut(),
+        })
+        .unwrap();
+        assert_eq!((gw, gb), (rw, rb));
+        assert_eq!(rows.rows.len(), 8 + 5);
     }
 
     /// Which loss a gradient test checks.

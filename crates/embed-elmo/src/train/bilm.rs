@@ -282,7 +282,7 @@ impl BiLm {
         let state_ref = &*state;
         let run_item = |(direction, rows): &(usize, Range<usize>)| -> Result<ItemResult> {
             let direction = *direction;
-            let mut item_grads = want_grads.then(|| NetGrads::zeros(&net));
+            let mut item_grads = want_grads.then(|| NetGrads::zeros(&net, sampler.is_some()));
             let stream = chunk_stream(batch, direction, rows.clone(), scale);
             let layers = if direction == 0 {
                 &state_ref.forward
@@ -357,7 +357,7 @@ impl BiLm {
             }
             if let Some(g) = result.grads {
                 match merged.as_mut() {
-                    Some(m) => m.add(&g),
+                    Some(m) => m.add(&g)?,
                     None => merged = Some(g),
                 }
             }

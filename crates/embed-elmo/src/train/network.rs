@@ -17,8 +17,8 @@ use embed_core::nn::highway::{self, HighwayCache, HighwayGrads, HighwayParams};
 use embed_core::nn::linear::{linear_backward, linear_forward};
 use embed_core::nn::lstm::{self, LstmCache, LstmGrads, LstmParams, LstmShape, LstmState};
 use embed_core::nn::sampled_softmax::{
-    full_softmax_loss, sampled_softmax_loss, LogUniformSampler, SampledIds, SoftmaxGrads,
-    SoftmaxLoss, SoftmaxParams,
+    full_softmax_loss, sampled_softmax_loss, sampled_softmax_loss_rows, LogUniformSampler,
+    SampledIds, SoftmaxGrads, SoftmaxLoss, SoftmaxParams, SoftmaxRowGrads,
 };
 use embed_core::params::{GradientStore, Init, ParameterStore};
 use embed_core::{seed, Error, Result};
@@ -270,6 +270,16 @@ pub(crate) struct LstmGradArrays {
     projection: Array2<f32>,
 }
 
+/// The softmax layer's gradient: dense for the full softmax, the touched
+/// rows for the sampled one (a large vocabulary's gradient is mostly zeros).
+pub(crate) enum SoftmaxGradient {
+    Dense {
+        weight: Array2<f32>,
+        bias: Array1<f32>,
+    },
+    Rows(Vec<SoftmaxRowGrads>),
+}
+
 /// Gradients of every parameter, shaped like [`Net`].
 pub(crate) struct NetGrads {
     char_embed: Array2<f32>,
@@ -279,13 +289,12 @@ pub(crate) struct NetGrads {
     proj_weight: Array2<f32>,
     proj_bias: Array1<f32>,
     lstm: [Vec<LstmGradArrays>; 2],
-    softmax_weight: Array2<f32>,
-    softmax_bias: Array1<f32>,
+    softmax: SoftmaxGradient,
 }
 
 impl NetGrads {
-    /// Zero gradients for `net`.
-    pub fn zeros(net: &Net<'_>) -> Self {
+    /// Zero gradients for `net`; the softmax's as rows when `sparse_softmax`.
+    pub fn zeros(net: &Net<'_>, sparse_softmax: bool) -> Self {
         let lstm = |d: usize| {
             net.lstm[d]
                 .iter()
@@ -323,8 +332,14 @@ impl NetGrads {
             proj_weight: Array2::zeros(net.proj_weight.raw_dim()),
             proj_bias: Array1::zeros(net.proj_bias.raw_dim()),
             lstm: [lstm(0), lstm(1)],
-            softmax_weight: Array2::zeros(net.softmax.weight.raw_dim()),
-            softmax_bias: Array1::zeros(net.softmax.bias.raw_dim()),
+            softmax: if sparse_softmax {
+                SoftmaxGradient::Rows(Vec::new())
+            } else {
+                SoftmaxGradient::Dense {
+                    weight: Array2::zeros(net.softmax.weight.raw_dim()),
+                    bias: Array1::zeros(net.softmax.bias.raw_dim()),
+                }
+            },
         }
     }
 
@@ -370,14 +385,10 @@ impl NetGrads {
                 out.push((names::lstm(d, l, "W_P_0"), g.projection.view().into_dyn()));
             }
         }
-        out.push((
-            names::SOFTMAX_WEIGHT.into(),
-            self.softmax_weight.view().into_dyn(),
-        ));
-        out.push((
-            names::SOFTMAX_BIAS.into(),
-            self.softmax_bias.view().into_dyn(),
-        ));
+        if let SoftmaxGradient::Dense { weight, bias } = &self.softmax {
+            out.push((names::SOFTMAX_WEIGHT.into(), weight.view().into_dyn()));
+            out.push((names::SOFTMAX_BIAS.into(), bias.view().into_dyn()));
+        }
         Ok(out)
     }
 
@@ -386,11 +397,41 @@ impl NetGrads {
         for (name, grad) in self.named(config)? {
             store.accumulate(&name, grad)?;
         }
+        if let SoftmaxGradient::Rows(rows) = &self.softmax {
+            let shapes = [
+                (
+                    names::SOFTMAX_WEIGHT,
+                    vec![config.vocab_size, config.lstm_proj_dim],
+                ),
+                (names::SOFTMAX_BIAS, vec![config.vocab_size]),
+            ];
+            for (name, shape) in &shapes {
+                if store.get(name).is_none() {
+                    store.accumulate(name, ndarray::ArrayD::zeros(IxDyn(shape)).view())?;
+                }
+            }
+            let mut weight = store
+                .get_mut(names::SOFTMAX_WEIGHT)
+                .map(|w| w.view_mut().into_dimensionality::<Ix2>())
+                .transpose()
+                .map_err(|e| Error::InvalidInput(format!("gradient `softmax/W`: {e}")))?
+                .ok_or_else(|| Error::MissingTensor {
+                    name: names::SOFTMAX_WEIGHT.into(),
+                })?;
+            let mut bias = Array1::<f32>::zeros(config.vocab_size);
+            for part in rows {
+                part.add_to(&mut SoftmaxGrads {
+                    weight: weight.view_mut(),
+                    bias: bias.view_mut(),
+                })?;
+            }
+            store.accumulate(names::SOFTMAX_BIAS, bias.view().into_dyn())?;
+        }
         Ok(())
     }
 
     /// Adds `other` (a gradient of the same network) to these.
-    pub fn add(&mut self, other: &NetGrads) {
+    pub fn add(&mut self, other: &NetGrads) -> Result<()> {
         self.char_embed += &other.char_embed;
         for (a, b) in self.kernels.iter_mut().zip(&other.kernels) {
             *a += b;
@@ -413,8 +454,34 @@ impl NetGrads {
                 a.projection += &b.projection;
             }
         }
-        self.softmax_weight += &other.softmax_weight;
-        self.softmax_bias += &other.softmax_bias;
+        match (&mut self.softmax, &other.softmax) {
+            (
+                SoftmaxGradient::Dense { weight, bias },
+                SoftmaxGradient::Dense { weight: w, bias: b },
+            ) => {
+                *weight += w;
+                *bias += b;
+            }
+            (SoftmaxGradient::Rows(rows), SoftmaxGradient::Rows(other)) => {
+                rows.extend(other.iter().cloned());
+            }
+            (SoftmaxGradient::Rows(rows), SoftmaxGradient::Dense { weight, bias }) => {
+                rows.push(SoftmaxRowGrads {
+                    rows: (0..weight.nrows() as u32).collect(),
+                    weight: weight.clone(),
+                    bias: bias.to_vec(),
+                });
+            }
+            (SoftmaxGradient::Dense { weight, bias }, SoftmaxGradient::Rows(rows)) => {
+                for part in rows {
+                    part.add_to(&mut SoftmaxGrads {
+                        weight: weight.view_mut(),
+                        bias: bias.view_mut(),
+                    })?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -582,27 +649,60 @@ pub(crate) fn direction_loss(
     scoring: &Scoring<'_>,
     grads: Option<&mut NetGrads>,
 ) -> Result<SoftmaxLoss> {
-    let mut softmax_grads = grads.map(|g| SoftmaxGrads {
-        weight: g.softmax_weight.view_mut(),
-        bias: g.softmax_bias.view_mut(),
-    });
     match scoring {
-        Scoring::Full => full_softmax_loss(
-            &net.softmax,
-            forward.top.view(),
-            &stream.targets,
-            &stream.weights,
-            softmax_grads.as_mut(),
-        ),
-        Scoring::Sampled { sampler, sample } => sampled_softmax_loss(
-            &net.softmax,
-            forward.top.view(),
-            &stream.targets,
-            &stream.weights,
-            sampler,
-            sample,
-            softmax_grads.as_mut(),
-        ),
+        Scoring::Full => {
+            let mut softmax_grads = match grads {
+                Some(NetGrads {
+                    softmax: SoftmaxGradient::Dense { weight, bias },
+                    ..
+                }) => Some(SoftmaxGrads {
+                    weight: weight.view_mut(),
+                    bias: bias.view_mut(),
+                }),
+                Some(_) => {
+                    return Err(Error::InvalidInput(
+                        "the full softmax needs a dense gradient".into(),
+                    ))
+                }
+                None => None,
+            };
+            full_softmax_loss(
+                &net.softmax,
+                forward.top.view(),
+                &stream.targets,
+                &stream.weights,
+                softmax_grads.as_mut(),
+            )
+        }
+        Scoring::Sampled { sampler, sample } => match grads {
+            Some(g) => {
+                let (loss, rows) = sampled_softmax_loss_rows(
+                    &net.softmax,
+                    forward.top.view(),
+                    &stream.targets,
+                    &stream.weights,
+                    sampler,
+                    sample,
+                )?;
+                match &mut g.softmax {
+                    SoftmaxGradient::Rows(parts) => parts.push(rows),
+                    SoftmaxGradient::Dense { weight, bias } => rows.add_to(&mut SoftmaxGrads {
+                        weight: weight.view_mut(),
+                        bias: bias.view_mut(),
+                    })?,
+                }
+                Ok(loss)
+            }
+            None => sampled_softmax_loss(
+                &net.softmax,
+                forward.top.view(),
+                &stream.targets,
+                &stream.weights,
+                sampler,
+                sample,
+                None,
+            ),
+        },
     }
 }
 
