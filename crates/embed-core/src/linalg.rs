@@ -204,37 +204,38 @@ fn panels_serial(
         let rows = (a.nrows() - first_row).min(BLOCK_ROWS);
         let a = a.slice(s![first_row..first_row + rows, ..]);
         let mut c = c.slice_mut(s![first_row..first_row + rows, ..]);
-        for (i, mut c) in c.axis_chunks_iter_mut(Axis(1), PANEL).enumerate() {
-            let panel = b.panel(first_panel + i);
-            let mut block = [[0.0f32; PANEL]; BLOCK_ROWS];
-            panel_block(a, panel, &mut block[..rows]);
-            for (mut out, sums) in c.rows_mut().into_iter().zip(&block) {
-                for (o, s) in out.iter_mut().zip(sums) {
-                    *o = if accumulate { *o + s } else { *s };
-                }
-            }
+        for (i, c) in c.axis_chunks_iter_mut(Axis(1), PANEL).enumerate() {
+            panel_block(a, b.panel(first_panel + i), c, accumulate);
         }
         first_row += rows;
     }
 }
 
-/// `out[r] = a[r, ..] · panel` for every row `r` of `a` (at most
-/// [`BLOCK_ROWS`]).
-fn panel_block(a: ArrayView2<'_, f32>, panel: &[f32], out: &mut [[f32; PANEL]]) {
+/// `c (+)= a · panel` for at most [`BLOCK_ROWS`] rows of `a` and the
+/// (up to 32) columns of `c`.
+fn panel_block(
+    a: ArrayView2<'_, f32>,
+    panel: &[f32],
+    mut c: ArrayViewMut2<'_, f32>,
+    accumulate: bool,
+) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if c.strides()[1] == 1 && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F (checked just above); `panel`
-        // holds `a.ncols()` rows of PANEL values and `out` one entry per
-        // row of `a`.
-        unsafe { panels_x86::block_avx512(a, panel, out) };
+        // holds `a.ncols()` rows of PANEL values, `c` has `a.nrows()` rows
+        // of at most PANEL values with unit column stride.
+        unsafe { panels_x86::block_avx512(a, panel, c, accumulate) };
         return;
     }
-    for (sums, row) in out.iter_mut().zip(a.rows()) {
-        *sums = [0.0; PANEL];
+    for (mut out, row) in c.rows_mut().into_iter().zip(a.rows()) {
+        let mut sums = [0.0f32; PANEL];
         for (x, weights) in row.iter().zip(panel.chunks_exact(PANEL)) {
             for (s, w) in sums.iter_mut().zip(weights) {
                 *s += x * w;
             }
+        }
+        for (o, s) in out.iter_mut().zip(sums) {
+            *o = if accumulate { *o + s } else { s };
         }
     }
 }
@@ -243,40 +244,43 @@ fn panel_block(a: ArrayView2<'_, f32>, panel: &[f32], out: &mut [[f32; PANEL]]) 
 mod panels_x86 {
     use std::arch::x86_64::*;
 
-    use ndarray::ArrayView2;
+    use ndarray::{ArrayView2, ArrayViewMut2};
 
     use super::{BLOCK_ROWS, PANEL};
 
     /// # Safety
-    /// AVX-512F must be available; `panel.len() == a.ncols() * PANEL`,
-    /// `out.len() == a.nrows() <= BLOCK_ROWS`.
+    /// AVX-512F must be available; `panel.len() == a.ncols() * PANEL`;
+    /// `c` has `a.nrows() <= BLOCK_ROWS` rows of at most PANEL values, with
+    /// unit column stride.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn block_avx512(
         a: ArrayView2<'_, f32>,
         panel: &[f32],
-        out: &mut [[f32; PANEL]],
+        c: ArrayViewMut2<'_, f32>,
+        accumulate: bool,
     ) {
         // SAFETY (all arms): as this function's contract.
         unsafe {
-            match out.len() {
-                1 => rows::<1>(a, panel, out),
-                2 => rows::<2>(a, panel, out),
-                3 => rows::<3>(a, panel, out),
-                4 => rows::<4>(a, panel, out),
-                5 => rows::<5>(a, panel, out),
-                6 => rows::<6>(a, panel, out),
-                7 => rows::<7>(a, panel, out),
-                8 => rows::<8>(a, panel, out),
-                9 => rows::<9>(a, panel, out),
-                10 => rows::<10>(a, panel, out),
-                11 => rows::<11>(a, panel, out),
-                _ => rows::<BLOCK_ROWS>(a, panel, out),
+            match a.nrows() {
+                1 => rows::<1>(a, panel, c, accumulate),
+                2 => rows::<2>(a, panel, c, accumulate),
+                3 => rows::<3>(a, panel, c, accumulate),
+                4 => rows::<4>(a, panel, c, accumulate),
+                5 => rows::<5>(a, panel, c, accumulate),
+                6 => rows::<6>(a, panel, c, accumulate),
+                7 => rows::<7>(a, panel, c, accumulate),
+                8 => rows::<8>(a, panel, c, accumulate),
+                9 => rows::<9>(a, panel, c, accumulate),
+                10 => rows::<10>(a, panel, c, accumulate),
+                11 => rows::<11>(a, panel, c, accumulate),
+                _ => rows::<BLOCK_ROWS>(a, panel, c, accumulate),
             }
         }
     }
 
     /// One panel times `R` rows of `a`, with the `R × 32` sums in
-    /// registers while the panel streams past.
+    /// registers while the panel streams past, then added or stored into
+    /// `c` with masks for a narrower last panel.
     ///
     /// # Safety
     /// As [`block_avx512`], with `a.nrows() == R`.
@@ -284,13 +288,19 @@ mod panels_x86 {
     unsafe fn rows<const R: usize>(
         a: ArrayView2<'_, f32>,
         panel: &[f32],
-        out: &mut [[f32; PANEL]],
+        mut c: ArrayViewMut2<'_, f32>,
+        accumulate: bool,
     ) {
         let k = a.ncols();
         debug_assert_eq!(a.nrows(), R);
+        debug_assert_eq!(c.nrows(), R);
         debug_assert_eq!(panel.len(), k * PANEL);
+        let width = c.ncols();
+        let low = lane_mask(width);
+        let high = lane_mask(width.saturating_sub(16));
         let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
-        let a = a.as_ptr();
+        let c_rs = c.strides()[0];
+        let (a, c) = (a.as_ptr(), c.as_mut_ptr());
         let p = panel.as_ptr();
         let mut acc = [[_mm512_setzero_ps(); 2]; R];
         for i in 0..k {
@@ -306,12 +316,30 @@ mod panels_x86 {
                 }
             }
         }
-        for (sums, acc) in out.iter_mut().zip(acc) {
-            // SAFETY: each entry of `out` holds PANEL = 32 floats.
+        for (r, acc) in acc.iter().enumerate() {
+            // SAFETY: row `r` of `c` holds `width` values; masked lanes
+            // are neither read nor written, so the second half's address
+            // may lie past the end (hence `wrapping_add`).
             unsafe {
-                _mm512_storeu_ps(sums.as_mut_ptr(), acc[0]);
-                _mm512_storeu_ps(sums.as_mut_ptr().add(16), acc[1]);
+                let out = c.offset(r as isize * c_rs);
+                let out_high = out.wrapping_add(16);
+                let (mut v0, mut v1) = (acc[0], acc[1]);
+                if accumulate {
+                    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(low, out));
+                    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(high, out_high));
+                }
+                _mm512_mask_storeu_ps(out, low, v0);
+                _mm512_mask_storeu_ps(out_high, high, v1);
             }
+        }
+    }
+
+    /// The first `min(width, 16)` lanes.
+    fn lane_mask(width: usize) -> __mmask16 {
+        if width >= 16 {
+            0xffff
+        } else {
+            ((1u32 << width) - 1) as __mmask16
         }
     }
 }
@@ -354,6 +382,18 @@ mod tests {
             matmul_into(a.view(), b.view(), expected.view_mut(), false, false);
             for (x, y) in c.iter().zip(&expected) {
                 assert!((x - y).abs() < 1e-4, "strided {m}x{k}x{n}");
+            }
+            // A strided output: the transpose of a stored matrix.
+            let mut ct = Array2::zeros((n, m));
+            matmul_panels_into(
+                a.view(),
+                &panels,
+                ct.view_mut().reversed_axes(),
+                false,
+                true,
+            );
+            for (x, y) in ct.t().iter().zip(&expected) {
+                assert!((x - y).abs() < 1e-4, "strided output {m}x{k}x{n}");
             }
         }
     }
