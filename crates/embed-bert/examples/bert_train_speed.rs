@@ -8,7 +8,10 @@
 //!
 //! The model is hidden 128, 2 layers, 2 heads, intermediate 512, vocabulary
 //! 30522, dropout 0.1; 15% of positions are predicted. Prints one JSON
-//! object with the median seconds per step and training tokens per second.
+//! object with the median seconds per step, training tokens per second, and
+//! the CPU seconds the process used per timed step (all threads, from
+//! `/proc/self/task/*/schedstat`; a figure that a loaded machine disturbs
+//! less than wall time).
 
 use std::time::Instant;
 
@@ -42,6 +45,18 @@ fn random_batch(batch: usize, seq_len: usize, vocab: usize, seed: u64) -> MlmBat
     }
 }
 
+/// CPU time of every thread of this process so far, in seconds (Linux).
+fn process_cpu_seconds() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return f64::NAN;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 1e9
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -71,9 +86,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut grads = GradientStore::zeros_like(model.params());
     let mut times = Vec::new();
     let mut last_loss = f64::NAN;
+    let mut cpu_start = 0.0;
     pool.install(|| -> embed_core::Result<()> {
         // Two warm-up steps, then `steps` timed ones.
         for step in 0..steps + 2 {
+            if step == 2 {
+                cpu_start = process_cpu_seconds();
+            }
             let start = Instant::now();
             grads.zero();
             let stats =
@@ -86,12 +105,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(())
     })?;
+    let cpu_per_step = (process_cpu_seconds() - cpu_start) / steps as f64;
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    let tokens = (batch * seq_len) as f64;
     println!(
         "{{\"threads\": {threads}, \"batch\": {batch}, \"seq_len\": {seq_len}, \"steps\": {steps}, \
-         \"median_step_s\": {median:.5}, \"tokens_per_s\": {:.1}, \"last_loss\": {last_loss:.4}}}",
-        (batch * seq_len) as f64 / median
+         \"median_step_s\": {median:.5}, \"tokens_per_s\": {:.1}, \"cpu_s_per_step\": {cpu_per_step:.5}, \
+         \"tokens_per_cpu_s\": {:.1}, \"last_loss\": {last_loss:.4}}}",
+        tokens / median,
+        tokens / cpu_per_step
     );
     Ok(())
 }

@@ -305,8 +305,10 @@ impl MlmModel {
     /// `model.safetensors`): a `BertForMaskedLM` or `BertForPreTraining`
     /// checkpoint, or an encoder alone (`BertModel`, such as
     /// all-MiniLM-L6-v2), whose missing MLM head is initialised fresh with
-    /// its decoder tied to the word embeddings. A pooler or next-sentence
-    /// head is dropped; a missing encoder tensor is an error naming it.
+    /// its decoder tied to the word embeddings (from seed 0, with the
+    /// checkpoint's `initializer_range`). A pooler or next-sentence head is
+    /// dropped; a missing encoder tensor is an error naming it. Dropout
+    /// comes from the checkpoint's `config.json` ([`MlmSettings`]).
     pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let config_path = dir.join("config.json");
