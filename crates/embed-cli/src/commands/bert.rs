@@ -19,6 +19,12 @@ pub enum BertCommand {
     Embed(EmbedArgs),
     /// Print the cosine similarity of two texts' sentence embeddings.
     Similarity(SimilarityArgs),
+    /// Train a WordPiece vocabulary (vocab.txt) from a corpus.
+    TrainVocab(super::bert_train::TrainVocabArgs),
+    /// Pre-train a BERT masked-language model, or continue training a checkpoint.
+    Pretrain(Box<super::bert_train::PretrainArgs>),
+    /// Print the most likely tokens for each [MASK] of a text.
+    FillMask(super::bert_train::FillMaskArgs),
 }
 
 /// Runs `embed bert ...`.
@@ -27,6 +33,9 @@ pub fn run(command: BertCommand) -> Result<()> {
         BertCommand::Tokenize(args) => tokenize(args),
         BertCommand::Embed(args) => embed(args),
         BertCommand::Similarity(args) => similarity(args),
+        BertCommand::TrainVocab(args) => super::bert_train::train_vocab(args),
+        BertCommand::Pretrain(args) => super::bert_train::pretrain(*args),
+        BertCommand::FillMask(args) => super::bert_train::fill_mask(args),
     }
 }
 

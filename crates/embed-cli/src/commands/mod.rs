@@ -1,6 +1,7 @@
 //! One module per subcommand; each parses its own arguments and runs.
 
 mod bert;
+mod bert_train;
 mod compare;
 mod convert;
 mod elmo;
