@@ -24,13 +24,18 @@
 //! Grouping the loads in eights (as the kernels here do) gains 10–25% over
 //! a value-by-value loop. For word2vec's step on an output row (dot
 //! product, gradient of the hidden layer, row update),
-//! [`SharedMatrix::dot_and_update`] reads the row once into a scratch slice
-//! and does the arithmetic there: 2.2× the plain-slice time, against 2.9×
-//! for three separate calls. Rows of a large vocabulary are mostly not in
-//! cache during training, where memory traffic, the same for both, weighs
-//! more. Hot loops that use one row many times (word2vec's input vector)
-//! should copy it out with [`SharedMatrix::read_row`], work on the copy,
-//! and add the change back once with [`SharedMatrix::add_to_row`].
+//! [`SharedMatrix::dot_and_update`] reads the row once into a scratch slice,
+//! does the arithmetic there and writes the row once: when it still
+//! reloaded the row for the update it took 2.2× the plain-slice time,
+//! against 2.9× for three separate calls. Rows of a large vocabulary are
+//! mostly not in cache during training, and there waiting for memory costs
+//! more than the atomics: word2vec's skip-gram spent most of its time on
+//! the first load of each noise word's row until it drew the noise words
+//! ahead and called [`SharedMatrix::prefetch_row`] on them (1.8× less CPU
+//! time, `docs/bench/word2vec.md`). Hot loops that use one row many times
+//! (word2vec's input vector) should copy it out with
+//! [`SharedMatrix::read_row`], work on the copy, and add the change back
+//! once with [`SharedMatrix::add_to_row`].
 //!
 //! ```
 //! use embed_core::hogwild::SharedMatrix;
