@@ -4,10 +4,10 @@
 //! (not `[CLS]`, `[SEP]`, `[PAD]` or `[MASK]`), `round(mask_prob · n)` are
 //! chosen (at least one, at most `max_predictions`); each chosen position
 //! keeps its original id as the label, and its input becomes `[MASK]` with
-//! probability 0.8, a random ordinary token with probability 0.1, or stays
-//! unchanged (the random token is never `[UNK]`). With whole-word masking, a word's `##` pieces are chosen
-//! together with the piece that starts it, and a word that would overshoot
-//! the number to predict is skipped.
+//! probability 0.8, a random ordinary token (never `[UNK]`) with
+//! probability 0.1, or stays unchanged. With whole-word masking, a word's
+//! `##` pieces are chosen together with the piece that starts it, and a
+//! word that would overshoot the number to predict is skipped.
 //!
 //! ```
 //! use embed_bert::train::masking::{Masker, MaskingConfig};

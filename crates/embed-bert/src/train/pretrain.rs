@@ -85,9 +85,9 @@ pub struct PretrainConfig {
     pub weight_decay: f32,
     /// Largest global gradient norm; 0 turns clipping off. Default 1.0.
     pub clip: f64,
-    /// Adam's β₁, β₂ and ε. Default 0.9, 0.999, 1e-6 (the original BERT).
+    /// Adam's β₁ and β₂. Default 0.9 and 0.999.
     pub adam_betas: (f32, f32),
-    /// Adam's ε.
+    /// Adam's ε. Default 1e-6, the original BERT's.
     pub adam_eps: f32,
     /// Seed of data order, masks, dropout and fresh weights. Default 1.
     pub seed: u64,
