@@ -19,14 +19,14 @@ pub enum ElmoCommand {
     Embed(EmbedArgs),
     /// Train the bidirectional language model on a corpus; writes
     /// options.json, weights.hdf5 and vocab.txt to --output.
-    Train(super::elmo_train::TrainArgs),
+    Train(Box<super::elmo_train::TrainArgs>),
 }
 
 /// Runs `embed elmo ...`.
 pub fn run(command: ElmoCommand) -> Result<()> {
     match command {
         ElmoCommand::Embed(args) => embed(args),
-        ElmoCommand::Train(args) => super::elmo_train::run(args),
+        ElmoCommand::Train(args) => super::elmo_train::run(*args),
     }
 }
 
