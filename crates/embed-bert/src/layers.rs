@@ -12,6 +12,9 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 pub use embed_core::linalg::matmul_into;
+/// The vectorising `exp` and `erf` the encoder's softmax and GELU use.
+pub use embed_core::nn::fastmath::{erf, exp};
+use embed_core::nn::fastmath::{max8, sum8};
 use embed_core::linalg::{matmul_panels_into, ColumnPanels};
 
 /// Rows per parallel task in element-wise work.
@@ -162,40 +165,6 @@ impl LayerNorm {
     }
 }
 
-/// Sum of a slice with eight running partial sums (vectorises, and is more
-/// accurate than one running sum).
-#[inline(always)]
-fn sum8(xs: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let mut chunks = xs.chunks_exact(8);
-    for chunk in &mut chunks {
-        for (a, x) in acc.iter_mut().zip(chunk) {
-            *a += x;
-        }
-    }
-    let tail: f32 = chunks.remainder().iter().sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-/// Maximum of a slice with eight running maxima (vectorises, unlike one
-/// sequential fold); `-inf` for an empty slice.
-#[inline(always)]
-fn max8(xs: &[f32]) -> f32 {
-    let mut acc = [f32::NEG_INFINITY; 8];
-    let mut chunks = xs.chunks_exact(8);
-    for chunk in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(chunk) {
-            *a = if x > *a { x } else { *a };
-        }
-    }
-    let tail = chunks
-        .remainder()
-        .iter()
-        .copied()
-        .fold(f32::NEG_INFINITY, f32::max);
-    acc.iter().copied().fold(tail, f32::max)
-}
-
 /// One row of layer norm: two passes (mean, then variance of the
 /// deviations), as PyTorch computes it.
 #[inline]
@@ -276,50 +245,6 @@ impl Activation {
     }
 }
 
-/// `erf(x)` in f32 by a clamped rational approximation, accurate to a few
-/// ulp; branch-free, so loops over it vectorise.
-///
-/// ```
-/// let e = embed_bert::layers::erf(0.5);
-/// assert!((e - 0.520_499_9).abs() < 1e-6);
-/// ```
-// Comparisons instead of `clamp`, whose NaN rule keeps loops scalar.
-#[allow(clippy::manual_clamp)]
-#[inline(always)]
-pub fn erf(x: f32) -> f32 {
-    // Odd rational minimax fit x·P(x²)/Q(x²) on [-4, 4]; erf(±4) rounds to
-    // ±1 in f32.
-    let x = if x < -4.0 {
-        -4.0
-    } else if x > 4.0 {
-        4.0
-    } else {
-        x
-    };
-    let x2 = x * x;
-    let mut p = -2.726_142_3e-10_f32;
-    p = p * x2 + 2.770_681_4e-8;
-    p = p * x2 - 2.101_024e-6;
-    p = p * x2 - 5.692_506_4e-5;
-    p = p * x2 - 7.349_906_3e-4;
-    p = p * x2 - 2.954_600_5e-3;
-    p = p * x2 - 1.609_603_3e-2;
-    let mut q = -1.456_607_2e-5_f32;
-    q = q * x2 - 2.133_740_5e-4;
-    q = q * x2 - 1.682_827e-3;
-    q = q * x2 - 7.373_329e-3;
-    q = q * x2 - 1.426_474e-2;
-    // The fit overshoots 1 by an ulp near the clamp.
-    let e = x * p / q;
-    if e > 1.0 {
-        1.0
-    } else if e < -1.0 {
-        -1.0
-    } else {
-        e
-    }
-}
-
 /// Runs `$body` compiled for AVX2+FMA when the CPU has them, otherwise
 /// for the baseline target; the body is the same code either way.
 macro_rules! dispatch {
@@ -347,55 +272,6 @@ pub fn gelu_erf(xs: &mut [f32]) {
             *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
         }
     });
-}
-
-/// `e^x` in f32: range reduction to `2^n·e^r` and a degree-6 polynomial,
-/// within 2 ulp of `f32::exp` on [−87.3, 88.3]; 0 below, saturating above.
-/// Branch-free, so loops over
-/// it vectorise.
-///
-/// ```
-/// let e = embed_bert::layers::exp(1.0);
-/// assert!((e - std::f32::consts::E).abs() < 1e-6);
-/// ```
-#[allow(clippy::manual_clamp)]
-#[inline(always)]
-pub fn exp(x: f32) -> f32 {
-    const LOG2_E: f32 = std::f32::consts::LOG2_E;
-    // ln 2 split so that n·LN2_HI is exact.
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Comparisons rather than `clamp`/`as i32`, whose NaN and saturation
-    // rules keep the loop scalar.
-    let clamped = if x < -87.3 {
-        -87.3
-    } else if x > 88.3 {
-        // Keeps 2^n finite; e^88.3 is within 2^-1 of f32::MAX's exponent.
-        88.3
-    } else {
-        x
-    };
-    // Round to nearest by the 1.5·2²³ trick: the integer lands in the low
-    // mantissa bits, so no rounding instruction or float-to-int conversion
-    // is needed.
-    const ROUND: f32 = 12_582_912.0;
-    let shifted = clamped * LOG2_E + ROUND;
-    let n_int = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
-    let n = shifted - ROUND;
-    let r = clamped - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4_f32;
-    p = p * r + 1.398_2e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
-    let y = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n_int + 127) as u32) << 23);
-    if x < -87.3 {
-        0.0
-    } else {
-        y * scale
-    }
 }
 
 /// Softmax of one row in place (stable: the maximum is subtracted first).

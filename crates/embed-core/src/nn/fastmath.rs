@@ -109,7 +109,7 @@ pub fn erf(x: f32) -> f32 {
 
 /// Sum of a slice with eight running sums (vectorises).
 #[inline(always)]
-pub(crate) fn sum8(xs: &[f32]) -> f32 {
+pub fn sum8(xs: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let mut chunks = xs.chunks_exact(8);
     for chunk in &mut chunks {
@@ -123,7 +123,7 @@ pub(crate) fn sum8(xs: &[f32]) -> f32 {
 
 /// Dot product with eight running sums (vectorises).
 #[inline(always)]
-pub(crate) fn dot8(xs: &[f32], ys: &[f32]) -> f32 {
+pub fn dot8(xs: &[f32], ys: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let mut cx = xs.chunks_exact(8);
     let mut cy = ys.chunks_exact(8);
@@ -143,7 +143,7 @@ pub(crate) fn dot8(xs: &[f32], ys: &[f32]) -> f32 {
 
 /// Maximum of a slice with eight running maxima; `-inf` when empty.
 #[inline(always)]
-pub(crate) fn max8(xs: &[f32]) -> f32 {
+pub fn max8(xs: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let mut chunks = xs.chunks_exact(8);
     for chunk in &mut chunks {
