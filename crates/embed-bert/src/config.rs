@@ -54,6 +54,34 @@ fn default_position_type() -> String {
 }
 
 impl BertConfig {
+    /// Checks that every token id is inside the vocabulary and every token
+    /// type inside the type table, naming the first one that is not.
+    pub fn check_ids<'a>(
+        &self,
+        input_ids: impl IntoIterator<Item = &'a u32>,
+        token_type_ids: impl IntoIterator<Item = &'a u32>,
+    ) -> Result<()> {
+        if let Some(id) = input_ids
+            .into_iter()
+            .find(|&&id| id as usize >= self.vocab_size)
+        {
+            return Err(Error::InvalidInput(format!(
+                "token id {id} is outside the vocabulary of {}",
+                self.vocab_size
+            )));
+        }
+        if let Some(t) = token_type_ids
+            .into_iter()
+            .find(|&&t| t as usize >= self.type_vocab_size)
+        {
+            return Err(Error::InvalidInput(format!(
+                "token type {t} is outside the model's {} types",
+                self.type_vocab_size
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads and validates `config.json`; a missing field is a format error
     /// naming it.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {

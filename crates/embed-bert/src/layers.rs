@@ -12,10 +12,10 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 pub use embed_core::linalg::matmul_into;
+use embed_core::linalg::{matmul_panels_into, ColumnPanels};
 /// The vectorising `exp` and `erf` the encoder's softmax and GELU use.
 pub use embed_core::nn::fastmath::{erf, exp};
 use embed_core::nn::fastmath::{max8, sum8};
-use embed_core::linalg::{matmul_panels_into, ColumnPanels};
 
 /// Rows per parallel task in element-wise work.
 const ROWS_PER_TASK: usize = 16;

@@ -411,26 +411,7 @@ impl MlmModel {
                 )));
             }
         }
-        if let Some(&id) = batch
-            .input_ids
-            .iter()
-            .find(|&&id| id as usize >= c.vocab_size)
-        {
-            return Err(Error::InvalidInput(format!(
-                "token id {id} is outside the vocabulary of {}",
-                c.vocab_size
-            )));
-        }
-        if let Some(&t) = batch
-            .token_type_ids
-            .iter()
-            .find(|&&t| t as usize >= c.type_vocab_size)
-        {
-            return Err(Error::InvalidInput(format!(
-                "token type {t} is outside the model's {} types",
-                c.type_vocab_size
-            )));
-        }
+        c.check_ids(batch.input_ids.iter(), batch.token_type_ids.iter())?;
         if let Some(&label) = batch
             .labels
             .iter()
