@@ -318,6 +318,12 @@ pub fn forward(
             inputs.nrows()
         )));
     }
+    // The cell steps read state rows as slices; a caller's state may be a
+    // transposed array.
+    let initial = LstmState {
+        h: initial.h.as_standard_layout().into_owned(),
+        c: initial.c.as_standard_layout().into_owned(),
+    };
     let steps = inputs.nrows().checked_div(batch).unwrap_or(0);
     let rows = inputs.nrows();
     let cell = shape.cell_dim;
@@ -554,7 +560,7 @@ mod tests {
     use super::*;
     use crate::nn::gradcheck::{max_relative_error, numerical_gradient, weighted_sum};
     use crate::nn::testing::random_array;
-    use ndarray::Array1;
+    use ndarray::{Array1, ShapeBuilder};
     use proptest::prelude::*;
 
     struct Case {
@@ -688,6 +694,29 @@ mod tests {
             });
             prop_assert!(max_relative_error(d_inputs.as_slice().unwrap(), &numeric, 1e-1) < 2e-2, "inputs");
         }
+    }
+
+    #[test]
+    fn an_initial_state_in_any_layout_gives_the_same_outputs() {
+        let case = Case::new((3, 4, 2, 3, 2), (0.0, 0.0), 7);
+        let standard = case.run(&case.weight, &case.bias, &case.projection, &case.inputs);
+        let transposed = |a: &Array2<f32>| {
+            let mut t = Array2::zeros(a.dim().f());
+            t.assign(a);
+            t
+        };
+        let params = LstmParams {
+            weight: case.weight.view(),
+            bias: case.bias.view(),
+            projection: case.projection.view(),
+        };
+        let initial = LstmState {
+            h: transposed(&case.initial.h),
+            c: transposed(&case.initial.c),
+        };
+        assert!(!initial.c.is_standard_layout());
+        let other = forward(&case.shape, &params, case.inputs.view(), initial).unwrap();
+        assert_eq!(standard.outputs(), other.outputs());
     }
 
     #[test]
