@@ -42,6 +42,7 @@ fn random_batch(batch: usize, seq_len: usize, vocab: usize, seed: u64) -> MlmBat
         token_type_ids: vec![0; n],
         attention_mask: vec![1; n],
         labels,
+        next_sentence_labels: Vec::new(),
     }
 }
 

@@ -61,6 +61,7 @@ fn mlm_batch(case: &Value) -> MlmBatch {
             .iter()
             .map(|v| v.as_i64().unwrap() as i32)
             .collect(),
+        next_sentence_labels: Vec::new(),
     }
 }
 
@@ -238,6 +239,7 @@ fn an_encoder_only_checkpoint_trains_with_a_fresh_head() {
         token_type_ids: vec![0; 8],
         attention_mask: vec![1; 8],
         labels: vec![-100, -100, -100, -100, -100, -100, 3000, -100],
+        next_sentence_labels: Vec::new(),
     };
     let mut grads = GradientStore::zeros_like(model.params());
     let stats = model.forward_backward(&batch, Some(1), &mut grads).unwrap();

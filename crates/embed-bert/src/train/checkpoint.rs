@@ -3,17 +3,19 @@
 //! A checkpoint directory holds
 //!
 //! * `config.json` — the architecture with `"architectures":
-//!   ["BertForMaskedLM"]`, `"model_type": "bert"`, dropout and
-//!   initialisation settings;
+//!   ["BertForMaskedLM"]` (`["BertForPreTraining"]` with the next-sentence
+//!   head), `"model_type": "bert"`, dropout and initialisation settings;
 //! * `vocab.txt` and `tokenizer_config.json` — the tokenizer;
-//! * `model.safetensors` — the weights under `BertForMaskedLM` names;
+//! * `model.safetensors` — the weights under `BertForMaskedLM` names (plus
+//!   `bert.pooler.dense.*` and `cls.seq_relationship.*`, the
+//!   `BertForPreTraining` layout, with the next-sentence head);
 //! * `optimizer.safetensors` — Adam's moments, `<name>.exp_avg` and
 //!   `<name>.exp_avg_sq`;
 //! * `trainer_state.json` — step, data position, seed, the run's settings
 //!   and their hash, per-parameter step counts, and the evaluation history.
 //!
-//! so `transformers`' `BertForMaskedLM.from_pretrained(dir)` loads it and a
-//! run resumes from it exactly. [`write_checkpoint`] builds the directory
+//! so `transformers`' `BertForMaskedLM.from_pretrained(dir)` (or
+//! `BertForPreTraining`'s) loads it and a run resumes from it exactly. [`write_checkpoint`] builds the directory
 //! beside its destination and moves it into place with renames, so a
 //! reader sees the old checkpoint or the new one, never a mixture; while
 //! the two are swapped the old one is kept as `<dir>.previous`.
@@ -50,6 +52,13 @@ pub struct Evaluation {
     pub accuracy: f64,
     /// Number of held-out predicted positions.
     pub predicted: usize,
+    /// Mean next-sentence cross-entropy over the held-out pairs (with NSP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_sentence_loss: Option<f64>,
+    /// Fraction of held-out pairs whose next-sentence label was guessed
+    /// right (with NSP; chance is about one half).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_sentence_accuracy: Option<f64>,
 }
 
 impl Evaluation {
@@ -60,6 +69,8 @@ impl Evaluation {
             loss: stats.mean_loss(),
             accuracy: stats.accuracy(),
             predicted: stats.predicted,
+            next_sentence_loss: stats.next_sentence_loss(),
+            next_sentence_accuracy: stats.next_sentence_accuracy(),
         }
     }
 }
@@ -175,10 +186,12 @@ pub fn config_json(model: &MlmModel) -> serde_json::Value {
     let mut json = serde_json::to_value(model.config()).unwrap_or_default();
     let settings = model.settings();
     if let Some(map) = json.as_object_mut() {
-        map.insert(
-            "architectures".into(),
-            serde_json::json!(["BertForMaskedLM"]),
-        );
+        let architecture = if model.has_next_sentence_head() {
+            "BertForPreTraining"
+        } else {
+            "BertForMaskedLM"
+        };
+        map.insert("architectures".into(), serde_json::json!([architecture]));
         map.insert("model_type".into(), "bert".into());
         map.insert(
             "hidden_dropout_prob".into(),

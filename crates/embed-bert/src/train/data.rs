@@ -7,8 +7,10 @@
 //! * [`PackedSequences`] cuts that stream into `[CLS] … [SEP]` sequences of
 //!   the maximum length, so that no position is wasted on padding (only the
 //!   last sequence may be shorter); a sequence may span a document boundary,
-//!   marked by its `[SEP]`, as in RoBERTa's full-sentence packing. Next
-//!   sentence prediction is not used.
+//!   marked by its `[SEP]`, as in RoBERTa's full-sentence packing: the
+//!   layout without next-sentence prediction.
+//! * [`SentencePairs`] builds `[CLS] A [SEP] B [SEP]` instances for
+//!   next-sentence prediction instead (see [`super::pairs`]).
 //! * [`BatchSource`] visits the sequences in a seeded order that changes
 //!   every pass over the corpus and masks each with a generator derived from
 //!   the seed and the sequence's place in the run, so batch `k` of a run is
@@ -24,6 +26,7 @@
 //! # Ok::<(), embed_core::Error>(())
 //! ```
 
+use std::ops::Range;
 use std::path::Path;
 
 use embed_core::seed::{self, derive_seed};
@@ -31,15 +34,21 @@ use embed_core::{Error, Result};
 use rand::seq::SliceRandom;
 
 use super::masking::{Masker, IGNORE_LABEL};
+use super::pairs::SentencePairs;
 use super::MlmBatch;
 use crate::tokenizer::train_vocab::{for_each_corpus_piece, CorpusPiece};
 use crate::Tokenizer;
 
-/// Token ids of a whole corpus, documents joined by `[SEP]`.
+/// Token ids of a whole corpus, documents joined by `[SEP]`, with where
+/// each sentence (a line, or a piece of a very long line) lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenStream {
     ids: Vec<u32>,
     documents: usize,
+    /// Every sentence's ids in `ids`, in order.
+    sentences: Vec<Range<usize>>,
+    /// Index in `sentences` of each document's first sentence.
+    document_starts: Vec<usize>,
 }
 
 impl TokenStream {
@@ -63,6 +72,8 @@ impl TokenStream {
         let mut ids = Vec::new();
         let mut documents = 0;
         let mut document_open = false;
+        let mut sentences = Vec::new();
+        let mut document_starts = Vec::new();
         for_each_corpus_piece(reader, path, |piece| {
             match piece {
                 CorpusPiece::Text(text) => {
@@ -76,8 +87,11 @@ impl TokenStream {
                             }
                             documents += 1;
                             document_open = true;
+                            document_starts.push(sentences.len());
                         }
+                        let start = ids.len();
                         ids.extend_from_slice(pieces);
+                        sentences.push(start..ids.len());
                     }
                 }
                 CorpusPiece::DocumentEnd => document_open = false,
@@ -90,11 +104,16 @@ impl TokenStream {
                 detail: " (no token after clean-up: the file is empty or holds only whitespace and control characters)".into(),
             });
         }
-        Ok(TokenStream { ids, documents })
+        Ok(TokenStream {
+            ids,
+            documents,
+            sentences,
+            document_starts,
+        })
     }
 
-    /// A stream of ids already tokenized, as one document. An empty list
-    /// is an error.
+    /// A stream of ids already tokenized, as one document of one sentence.
+    /// An empty list is an error.
     pub fn from_ids(ids: Vec<u32>) -> Result<Self> {
         if ids.is_empty() {
             return Err(Error::EmptyCorpus {
@@ -102,7 +121,16 @@ impl TokenStream {
                 detail: String::new(),
             });
         }
-        Ok(TokenStream { ids, documents: 1 })
+        Ok(Self::one_sentence(ids))
+    }
+
+    fn one_sentence(ids: Vec<u32>) -> Self {
+        TokenStream {
+            sentences: std::iter::once(0..ids.len()).collect(),
+            document_starts: vec![0],
+            ids,
+            documents: 1,
+        }
     }
 
     /// The ids.
@@ -113,6 +141,30 @@ impl TokenStream {
     /// Number of documents with at least one token.
     pub fn documents(&self) -> usize {
         self.documents
+    }
+
+    /// The sentences of document `index` (`< documents()`), as ranges of
+    /// [`TokenStream::ids`]; consecutive sentences are adjacent.
+    ///
+    /// ```
+    /// use embed_bert::train::data::TokenStream;
+    /// use embed_bert::{Tokenizer, TokenizerConfig, Vocab};
+    /// let vocab = Vocab::from_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "b"]);
+    /// let tokenizer = Tokenizer::new(vocab, TokenizerConfig::default())?;
+    /// let stream = TokenStream::from_reader("a b\nb\n\na\n".as_bytes(), "c".as_ref(), &tokenizer)?;
+    /// assert_eq!(stream.ids(), [4, 5, 5, 3, 4]);
+    /// assert_eq!(stream.document_sentences(0), [0..2, 2..3]);
+    /// assert_eq!(stream.document_sentences(1), [4..5]);
+    /// # Ok::<(), embed_core::Error>(())
+    /// ```
+    pub fn document_sentences(&self, index: usize) -> &[Range<usize>] {
+        let start = self.document_starts[index];
+        let end = self
+            .document_starts
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.sentences.len());
+        &self.sentences[start..end]
     }
 }
 
@@ -205,10 +257,7 @@ impl PackedSequences {
         let cut = self.bounds[n - held];
         let tail_ids = self.stream.ids.split_off(cut);
         let tail = PackedSequences {
-            stream: TokenStream {
-                ids: tail_ids,
-                documents: 1,
-            },
+            stream: TokenStream::one_sentence(tail_ids),
             body: self.body,
             cls: self.cls,
             sep: self.sep,
@@ -219,14 +268,104 @@ impl PackedSequences {
     }
 }
 
+/// The sequences a [`BatchSource`] serves: packed for the masked-LM task
+/// alone, or sentence pairs for next-sentence prediction as well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrainingSequences {
+    /// `[CLS] … [SEP]` sequences of a packed stream.
+    Packed(PackedSequences),
+    /// `[CLS] A [SEP] B [SEP]` instances with next-sentence labels.
+    Pairs(SentencePairs),
+}
+
+impl From<PackedSequences> for TrainingSequences {
+    fn from(sequences: PackedSequences) -> Self {
+        TrainingSequences::Packed(sequences)
+    }
+}
+
+impl From<SentencePairs> for TrainingSequences {
+    fn from(pairs: SentencePairs) -> Self {
+        TrainingSequences::Pairs(pairs)
+    }
+}
+
+impl TrainingSequences {
+    /// Number of sequences.
+    pub fn len(&self) -> usize {
+        match self {
+            TrainingSequences::Packed(s) => s.len(),
+            TrainingSequences::Pairs(p) => p.len(),
+        }
+    }
+
+    /// Whether there is no sequence.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Tokens in all sequences, special tokens included.
+    pub fn num_tokens(&self) -> usize {
+        match self {
+            TrainingSequences::Packed(s) => s.num_tokens(),
+            TrainingSequences::Pairs(p) => p.num_tokens(),
+        }
+    }
+
+    /// Sequence `index`'s ids, special tokens included.
+    pub fn sequence(&self, index: usize) -> Vec<u32> {
+        match self {
+            TrainingSequences::Packed(s) => s.sequence(index),
+            TrainingSequences::Pairs(p) => p.sequence(index).0,
+        }
+    }
+
+    /// Sequence `index`: ids, token types, and the next-sentence label of
+    /// a pair.
+    fn row(&self, index: usize) -> (Vec<u32>, Vec<u32>, Option<i32>) {
+        match self {
+            TrainingSequences::Packed(s) => {
+                let ids = s.sequence(index);
+                let types = vec![0; ids.len()];
+                (ids, types, None)
+            }
+            TrainingSequences::Pairs(p) => {
+                let (ids, types) = p.sequence(index);
+                (ids, types, Some(p.label(index)))
+            }
+        }
+    }
+
+    /// Keeps only the first `count` sequences.
+    pub fn truncate(&mut self, count: usize) {
+        match self {
+            TrainingSequences::Packed(s) => s.truncate(count),
+            TrainingSequences::Pairs(p) => p.truncate(count),
+        }
+    }
+
+    /// Splits off the last `fraction` of the sequences as a held-out set
+    /// (see [`PackedSequences::split_off_tail`]).
+    pub fn split_off_tail(&mut self, fraction: f64) -> Option<TrainingSequences> {
+        match self {
+            TrainingSequences::Packed(s) => s.split_off_tail(fraction).map(Into::into),
+            TrainingSequences::Pairs(p) => p.split_off_tail(fraction).map(Into::into),
+        }
+    }
+}
+
 /// Stream numbers of the generators data preparation derives from the seed.
 const SHUFFLE_STREAM: u64 = 0x5348_5546; // "SHUF"
 const MASK_STREAM: u64 = 0x4d41_534b; // "MASK"
 
-/// Serves masked batches of packed sequences in a seeded, resumable order.
+/// A sequence to mask and its place in the run.
+type Row = ((Vec<u32>, Vec<u32>, Option<i32>), u64);
+
+/// Serves masked batches of packed sequences or sentence pairs in a
+/// seeded, resumable order.
 #[derive(Debug, Clone)]
 pub struct BatchSource {
-    sequences: PackedSequences,
+    sequences: TrainingSequences,
     masker: Masker,
     pad: u32,
     seed: u64,
@@ -237,10 +376,15 @@ pub struct BatchSource {
 
 impl BatchSource {
     /// Batches of `sequences`, masked by `masker`, padded with `pad`.
-    pub fn new(sequences: PackedSequences, masker: Masker, pad: u32, seed: u64) -> Self {
+    pub fn new(
+        sequences: impl Into<TrainingSequences>,
+        masker: Masker,
+        pad: u32,
+        seed: u64,
+    ) -> Self {
         let mut source = BatchSource {
             order: Vec::new(),
-            sequences,
+            sequences: sequences.into(),
             masker,
             pad,
             seed,
@@ -251,7 +395,7 @@ impl BatchSource {
     }
 
     /// The sequences served.
-    pub fn sequences(&self) -> &PackedSequences {
+    pub fn sequences(&self) -> &TrainingSequences {
         &self.sequences
     }
 
@@ -276,12 +420,12 @@ impl BatchSource {
     /// pass's shuffled order, masked with a generator of its own.
     pub fn batch(&mut self, start: u64, size: usize) -> MlmBatch {
         let n = self.sequences.len() as u64;
-        let mut rows: Vec<(Vec<u32>, u64)> = Vec::with_capacity(size);
+        let mut rows: Vec<Row> = Vec::with_capacity(size);
         for k in 0..size as u64 {
             let position = start + k;
             self.prepare_pass(position / n);
             let index = self.order[(position % n) as usize];
-            rows.push((self.sequences.sequence(index), position));
+            rows.push((self.sequences.row(index), position));
         }
         self.assemble(rows, true)
     }
@@ -294,17 +438,22 @@ impl BatchSource {
             .step_by(size.max(1))
             .map(|start| {
                 let rows = (start..(start + size.max(1)).min(n))
-                    .map(|i| (self.sequences.sequence(i), i as u64))
+                    .map(|i| (self.sequences.row(i), i as u64))
                     .collect();
                 self.assemble(rows, false)
             })
             .collect()
     }
 
-    /// Masks and pads rows `(ids, position)`; `training` selects the
-    /// generator family, so evaluation masks never depend on training.
-    fn assemble(&self, rows: Vec<(Vec<u32>, u64)>, training: bool) -> MlmBatch {
-        let seq_len = rows.iter().map(|(ids, _)| ids.len()).max().unwrap_or(0);
+    /// Masks and pads rows `((ids, types, next-sentence label), position)`;
+    /// `training` selects the generator family, so evaluation masks never
+    /// depend on training.
+    fn assemble(&self, rows: Vec<Row>, training: bool) -> MlmBatch {
+        let seq_len = rows
+            .iter()
+            .map(|((ids, ..), _)| ids.len())
+            .max()
+            .unwrap_or(0);
         let batch = rows.len();
         let mut out = MlmBatch {
             batch,
@@ -313,16 +462,21 @@ impl BatchSource {
             token_type_ids: vec![0; batch * seq_len],
             attention_mask: vec![0; batch * seq_len],
             labels: vec![IGNORE_LABEL; batch * seq_len],
+            next_sentence_labels: Vec::new(),
         };
         let family = derive_seed(self.seed, MASK_STREAM + u64::from(!training));
-        for (row, (mut ids, position)) in rows.into_iter().enumerate() {
+        for (row, ((mut ids, types, next), position)) in rows.into_iter().enumerate() {
             let len = ids.len();
             let at = row * seq_len;
             let mut rng = seed::rng(family, position);
             self.masker
                 .mask(&mut ids, &mut out.labels[at..at + len], &mut rng);
             out.input_ids[at..at + len].copy_from_slice(&ids);
+            out.token_type_ids[at..at + len].copy_from_slice(&types);
             out.attention_mask[at..at + len].fill(1);
+            if let Some(label) = next {
+                out.next_sentence_labels.push(label);
+            }
         }
         out
     }

@@ -1,5 +1,6 @@
 //! `BertForMaskedLM` for training: the encoder and the MLM head with its
-//! decoder tied to the word embeddings.
+//! decoder tied to the word embeddings; optionally with the pooler and the
+//! next-sentence head of `BertForPreTraining`.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -13,8 +14,11 @@ use ndarray::{Array2, Ix2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::names::{parameter_specs, WORD_EMBEDDINGS};
-use super::pass::{DropoutPlan, Pass, Slice};
+use super::names::{
+    next_sentence_specs, parameter_specs, POOLER, SEQ_RELATIONSHIP, WORD_EMBEDDINGS,
+};
+use super::next_sentence::{IS_NEXT, IS_RANDOM};
+use super::pass::{DropoutPlan, Pass, PassStats, Slice};
 use super::tensors::{Grads, Weights};
 use crate::config::BertConfig;
 use crate::weights::{read_safetensors, BERT_PREFIX};
@@ -35,12 +39,24 @@ pub struct MlmBatch {
     pub attention_mask: Vec<u8>,
     /// The original id at predicted positions, `-100` elsewhere.
     pub labels: Vec<i32>,
+    /// Next-sentence labels, one per sequence (0: segment B continues
+    /// segment A, 1: B is a random segment, `-100`: not predicted), or
+    /// empty for a masked-LM batch without that task.
+    pub next_sentence_labels: Vec<i32>,
 }
 
 impl MlmBatch {
     /// Number of predicted positions (labels other than `-100`).
     pub fn predicted(&self) -> usize {
         self.labels.iter().filter(|&&l| l != IGNORE_INDEX).count()
+    }
+
+    /// Number of sequences with a next-sentence label (other than `-100`).
+    pub fn next_sentence_predicted(&self) -> usize {
+        self.next_sentence_labels
+            .iter()
+            .filter(|&&l| l != IGNORE_INDEX)
+            .count()
     }
 
     /// Sequences `range`, as slices of the flattened fields.
@@ -51,13 +67,19 @@ impl MlmBatch {
             token_type_ids: &self.token_type_ids[rows.clone()],
             attention_mask: &self.attention_mask[rows.clone()],
             labels: &self.labels[rows],
+            next_sentence_labels: if self.next_sentence_labels.is_empty() {
+                &[]
+            } else {
+                &self.next_sentence_labels[first..first + count]
+            },
             seq_len: self.seq_len,
             first_sequence: first,
         }
     }
 }
 
-/// Loss and accuracy over the predicted positions of a batch.
+/// Loss and accuracy over the predicted positions of a batch, and over
+/// its next-sentence labels when the model has that head.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct MlmStats {
     /// Sum of the cross-entropy over predicted positions (f64).
@@ -66,6 +88,15 @@ pub struct MlmStats {
     pub predicted: usize,
     /// Predicted positions whose highest-scoring token is the label.
     pub correct: usize,
+    /// Sum of the next-sentence cross-entropy over labelled sequences.
+    #[serde(default)]
+    pub next_sentence_loss_sum: f64,
+    /// Sequences with a next-sentence label (0 without the task).
+    #[serde(default)]
+    pub next_sentence_predicted: usize,
+    /// Sequences whose next-sentence label was guessed right.
+    #[serde(default)]
+    pub next_sentence_correct: usize,
 }
 
 impl MlmStats {
@@ -79,11 +110,87 @@ impl MlmStats {
         self.correct as f64 / self.predicted as f64
     }
 
+    /// The mean next-sentence loss, or `None` without labelled sequences.
+    pub fn next_sentence_loss(&self) -> Option<f64> {
+        (self.next_sentence_predicted > 0)
+            .then(|| self.next_sentence_loss_sum / self.next_sentence_predicted as f64)
+    }
+
+    /// The fraction of next-sentence labels guessed right, or `None`
+    /// without labelled sequences.
+    pub fn next_sentence_accuracy(&self) -> Option<f64> {
+        (self.next_sentence_predicted > 0)
+            .then(|| self.next_sentence_correct as f64 / self.next_sentence_predicted as f64)
+    }
+
+    /// The loss `BertForPreTraining` reports: the mean masked-LM loss plus
+    /// the mean next-sentence loss (the former alone without the task).
+    ///
+    /// ```
+    /// let stats = embed_bert::train::MlmStats {
+    ///     loss_sum: 6.0, predicted: 3, correct: 1,
+    ///     next_sentence_loss_sum: 1.5, next_sentence_predicted: 2, next_sentence_correct: 1,
+    /// };
+    /// assert_eq!(stats.total_loss(), 2.0 + 0.75);
+    /// assert_eq!(stats.next_sentence_accuracy(), Some(0.5));
+    /// ```
+    pub fn total_loss(&self) -> f64 {
+        self.mean_loss() + self.next_sentence_loss().unwrap_or(0.0)
+    }
+
     /// Adds another batch's figures to these.
     pub fn add(&mut self, other: &MlmStats) {
         self.loss_sum += other.loss_sum;
         self.predicted += other.predicted;
         self.correct += other.correct;
+        self.next_sentence_loss_sum += other.next_sentence_loss_sum;
+        self.next_sentence_predicted += other.next_sentence_predicted;
+        self.next_sentence_correct += other.next_sentence_correct;
+    }
+
+    fn from_pass(stats: &PassStats) -> Self {
+        MlmStats {
+            loss_sum: stats.masked_lm.loss_sum,
+            predicted: stats.masked_lm.count,
+            correct: stats.masked_lm.correct,
+            next_sentence_loss_sum: stats.next_sentence.loss_sum,
+            next_sentence_predicted: stats.next_sentence.count,
+            next_sentence_correct: stats.next_sentence.correct,
+        }
+    }
+}
+
+/// The factors of the two losses' gradients in
+/// [`MlmModel::forward_backward_scaled`]: the gradient added is that of
+/// `masked_lm · (masked-LM loss sum) + next_sentence · (next-sentence loss
+/// sum)`.
+///
+/// ```
+/// use embed_bert::train::GradScale;
+/// // Two accumulated batches with 30 predicted tokens and 8 labelled pairs in all:
+/// let scale = GradScale::means(30, 8);
+/// assert_eq!((scale.masked_lm, scale.next_sentence), (1.0 / 30.0, 1.0 / 8.0));
+/// assert_eq!(GradScale::means(0, 0), GradScale { masked_lm: 0.0, next_sentence: 0.0 });
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GradScale {
+    /// Factor of the masked-LM loss sum.
+    pub masked_lm: f32,
+    /// Factor of the next-sentence loss sum.
+    pub next_sentence: f32,
+}
+
+impl GradScale {
+    /// The factors that make the gradient that of the sum of the two mean
+    /// losses (Hugging Face's `total_loss`), given the predicted positions
+    /// and labelled sequences of every batch accumulated (a count of 0
+    /// gives a factor of 0).
+    pub fn means(predicted: usize, next_sentence_predicted: usize) -> Self {
+        let inverse = |n: usize| if n == 0 { 0.0 } else { 1.0 / n as f32 };
+        GradScale {
+            masked_lm: inverse(predicted),
+            next_sentence: inverse(next_sentence_predicted),
+        }
     }
 }
 
@@ -192,6 +299,7 @@ impl MlmSettings {
 ///     token_type_ids: vec![0; 4],
 ///     attention_mask: vec![1, 1, 1, 0],
 ///     labels: vec![-100, 9, -100, -100],
+///     next_sentence_labels: vec![],
 /// };
 /// let mut grads = GradientStore::zeros_like(model.params());
 /// let stats = model.forward_backward(&batch, Some(1), &mut grads)?;
@@ -206,6 +314,8 @@ pub struct MlmModel {
     config: BertConfig,
     settings: MlmSettings,
     params: ParameterStore,
+    /// Whether the pooler and next-sentence head are part of the model.
+    next_sentence: bool,
     workspaces: Workspaces,
 }
 
@@ -269,13 +379,27 @@ impl MlmModel {
         config.validate()?;
         settings.validate()?;
         let mut params = ParameterStore::new(seed);
-        Self::fill_missing(config, &settings, &mut params)?;
+        Self::fill_missing(config, &settings, &mut params, false)?;
         Ok(MlmModel {
             config: config.clone(),
             settings,
             params,
+            next_sentence: false,
             workspaces: Workspaces::default(),
         })
+    }
+
+    /// The parameter specs of a model with or without the next-sentence head.
+    fn specs(
+        config: &BertConfig,
+        settings: &MlmSettings,
+        next_sentence: bool,
+    ) -> Vec<super::names::ParamSpec> {
+        let mut specs = parameter_specs(config, settings.initializer_range);
+        if next_sentence {
+            specs.extend(next_sentence_specs(config, settings.initializer_range));
+        }
+        specs
     }
 
     /// Initialises the parameters `params` lacks, as a fresh model would;
@@ -284,9 +408,10 @@ impl MlmModel {
         config: &BertConfig,
         settings: &MlmSettings,
         params: &mut ParameterStore,
+        next_sentence: bool,
     ) -> Result<()> {
         let fresh_words = !params.contains(WORD_EMBEDDINGS);
-        for spec in parameter_specs(config, settings.initializer_range) {
+        for spec in Self::specs(config, settings, next_sentence) {
             params
                 .scope("")
                 .get_or_init(&spec.name, &spec.shape, spec.init)?;
@@ -306,17 +431,33 @@ impl MlmModel {
     /// checkpoint, or an encoder alone (`BertModel`, such as
     /// all-MiniLM-L6-v2), whose missing MLM head is initialised fresh with
     /// its decoder tied to the word embeddings (from seed 0, with the
-    /// checkpoint's `initializer_range`). A pooler or next-sentence head is
-    /// dropped; a missing encoder tensor is an error naming it. Dropout
-    /// comes from the checkpoint's `config.json` ([`MlmSettings`]).
+    /// checkpoint's `initializer_range`). The model has the next-sentence
+    /// head exactly when the checkpoint has its classifier
+    /// (`cls.seq_relationship`, as `BertForPreTraining` files do);
+    /// otherwise a pooler is dropped. A missing encoder tensor is an error
+    /// naming it. Dropout comes from the checkpoint's `config.json`
+    /// ([`MlmSettings`]).
     pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
+        Self::load(dir.as_ref(), None)
+    }
+
+    /// [`MlmModel::from_pretrained`] with the next-sentence head chosen:
+    /// with `next_sentence`, the pooler and the classifier are loaded where
+    /// the checkpoint has them and initialised fresh (seed 0) where it does
+    /// not; without, they are dropped.
+    pub fn from_pretrained_with(dir: impl AsRef<Path>, next_sentence: bool) -> Result<Self> {
+        Self::load(dir.as_ref(), Some(next_sentence))
+    }
+
+    fn load(dir: &Path, next_sentence: Option<bool>) -> Result<Self> {
         let config_path = dir.join("config.json");
         let config = BertConfig::from_file(&config_path)?;
         let settings = MlmSettings::from_config_file(&config_path)?;
         let loaded = read_safetensors(dir.join("model.safetensors"))?;
+        let next_sentence =
+            next_sentence.unwrap_or_else(|| loaded.contains(&format!("{SEQ_RELATIONSHIP}.weight")));
         let mut params = ParameterStore::new(0);
-        for spec in parameter_specs(&config, settings.initializer_range) {
+        for spec in Self::specs(&config, &settings, next_sentence) {
             // `read_safetensors` drops the `bert.` prefix of encoder names.
             let stored = spec.name.strip_prefix(BERT_PREFIX).unwrap_or(&spec.name);
             let found = loaded.get(stored).or_else(|| {
@@ -336,17 +477,51 @@ impl MlmModel {
                     }
                     params.insert(spec.name, array.clone());
                 }
-                None if spec.name.starts_with("cls.") => {}
+                None if spec.name.starts_with("cls.") || spec.name.starts_with(POOLER) => {}
                 None => return Err(Error::MissingTensor { name: spec.name }),
             }
         }
-        Self::fill_missing(&config, &settings, &mut params)?;
+        Self::fill_missing(&config, &settings, &mut params, next_sentence)?;
         Ok(MlmModel {
             config,
             settings,
             params,
+            next_sentence,
             workspaces: Workspaces::default(),
         })
+    }
+
+    /// Whether the model has the pooler and next-sentence head
+    /// (`BertForPreTraining`) besides the masked-LM head.
+    pub fn has_next_sentence_head(&self) -> bool {
+        self.next_sentence
+    }
+
+    /// Adds the pooler and next-sentence head (initialised as a fresh
+    /// model's, from the store's seed, where not already present) or
+    /// removes them.
+    ///
+    /// ```
+    /// use embed_bert::train::MlmModel;
+    /// let mut model = MlmModel::init(&embed_bert::BertConfig::tiny(), 1)?;
+    /// let before = model.params().len();
+    /// model.set_next_sentence_head(true)?;
+    /// assert!(model.params().contains("cls.seq_relationship.weight"));
+    /// assert_eq!(model.params().len(), before + 4);
+    /// model.set_next_sentence_head(false)?;
+    /// assert_eq!(model.params().len(), before);
+    /// # Ok::<(), embed_core::Error>(())
+    /// ```
+    pub fn set_next_sentence_head(&mut self, on: bool) -> Result<()> {
+        if on {
+            Self::fill_missing(&self.config, &self.settings, &mut self.params, true)?;
+        } else {
+            for spec in next_sentence_specs(&self.config, self.settings.initializer_range) {
+                self.params.remove(&spec.name);
+            }
+        }
+        self.next_sentence = on;
+        Ok(())
     }
 
     /// The architecture.
@@ -422,6 +597,29 @@ impl MlmModel {
                 c.vocab_size
             )));
         }
+        let next = &batch.next_sentence_labels;
+        if !next.is_empty() {
+            if !self.next_sentence {
+                return Err(Error::InvalidInput(
+                    "the batch has next-sentence labels but the model has no next-sentence head (see MlmModel::set_next_sentence_head)".into(),
+                ));
+            }
+            if next.len() != batch.batch {
+                return Err(Error::InvalidInput(format!(
+                    "MLM batch field `next_sentence_labels` has {} values, expected one per sequence ({}) or none",
+                    next.len(),
+                    batch.batch
+                )));
+            }
+            if let Some(&label) = next
+                .iter()
+                .find(|&&l| l != IGNORE_INDEX && l != IS_NEXT && l != IS_RANDOM)
+            {
+                return Err(Error::InvalidInput(format!(
+                    "next-sentence label {label} is neither {IS_NEXT} (is next), {IS_RANDOM} (random) nor -100"
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -440,13 +638,15 @@ impl MlmModel {
     /// Forward and backward pass over `batch`: adds to `grads` the gradient
     /// of the **mean** loss over the batch's predicted positions,
     /// `loss_sum / predicted` (what `loss.backward()` gives in PyTorch), and
-    /// returns the loss sum and counts.
+    /// returns the loss sum and counts. With the next-sentence head and
+    /// labels, the loss is `BertForPreTraining`'s total: that mean plus the
+    /// mean next-sentence cross-entropy over the labelled sequences.
     ///
     /// With `dropout_seed`, dropout is applied as configured with masks
     /// fixed by the seed (a training step); `None` runs without dropout.
     /// For gradient accumulation over several batches, scale as you need
-    /// with [`MlmModel::forward_backward_scaled`]. A batch with no predicted
-    /// position adds nothing. A non-finite loss is [`Error::Diverged`] (the
+    /// with [`MlmModel::forward_backward_scaled`]. A batch with nothing to
+    /// predict adds nothing. A non-finite loss is [`Error::Diverged`] (the
     /// gradients are then left unchanged).
     pub fn forward_backward(
         &self,
@@ -454,45 +654,41 @@ impl MlmModel {
         dropout_seed: Option<u64>,
         grads: &mut GradientStore,
     ) -> Result<MlmStats> {
-        let predicted = batch.predicted();
-        let scale = if predicted == 0 {
-            0.0
-        } else {
-            1.0 / predicted as f32
-        };
+        let scale = GradScale::means(batch.predicted(), batch.next_sentence_predicted());
         self.forward_backward_scaled(batch, dropout_seed, scale, grads)
     }
 
     /// [`MlmModel::forward_backward`] adding the gradient of
-    /// `grad_scale · loss_sum` instead (`grad_scale = 1 / N` with `N` the
-    /// predicted positions of all accumulated batches gives their mean).
+    /// `scale.masked_lm · loss_sum + scale.next_sentence ·
+    /// next_sentence_loss_sum` instead ([`GradScale::means`] over all
+    /// accumulated batches gives the gradient of their mean losses).
     pub fn forward_backward_scaled(
         &self,
         batch: &MlmBatch,
         dropout_seed: Option<u64>,
-        grad_scale: f32,
+        grad_scale: GradScale,
         grads: &mut GradientStore,
     ) -> Result<MlmStats> {
         self.check_batch(batch)?;
-        let weights = Weights::new(&self.params, &self.config)?;
+        let weights = Weights::new(&self.params, &self.config, self.next_sentence)?;
         let plan = self.dropout_plan(dropout_seed)?;
         let c = &self.config;
         let parts = self.split(batch);
         let run = |&(first, count): &(usize, usize)| -> Result<(Workspace, MlmStats)> {
             let slice = batch.slice(first, count);
             let mut ws = self.workspaces.take();
-            let ce = ws
+            let pass = ws
                 .pass
                 .forward(&weights, c, &slice, plan.as_ref(), Some(grad_scale))?;
-            let stats = MlmStats {
-                loss_sum: ce.loss_sum,
-                predicted: ce.count,
-                correct: ce.correct,
-            };
+            let stats = MlmStats::from_pass(&pass);
             check_finite(&stats)?;
-            let grads = ws.grads.get_or_insert_with(|| Grads::zeros(c));
+            let next_sentence = self.next_sentence;
+            let grads = match &mut ws.grads {
+                Some(g) if g.next_sentence.is_some() == next_sentence => g,
+                slot => slot.insert(Grads::zeros(c, next_sentence)),
+            };
             grads.zero();
-            if ce.count > 0 {
+            if stats.predicted > 0 || stats.next_sentence_predicted > 0 {
                 ws.pass.backward(&weights, c, &slice, grads)?;
             }
             Ok((ws, stats))
@@ -514,7 +710,7 @@ impl MlmModel {
                         total.add(g);
                     }
                 }
-                if stats.predicted > 0 {
+                if stats.predicted > 0 || stats.next_sentence_predicted > 0 {
                     total.accumulate_into(grads)?;
                 }
             }
@@ -528,23 +724,18 @@ impl MlmModel {
     /// Loss and accuracy over `batch` without dropout or gradients.
     pub fn evaluate(&self, batch: &MlmBatch) -> Result<MlmStats> {
         self.check_batch(batch)?;
-        let weights = Weights::new(&self.params, &self.config)?;
+        let weights = Weights::new(&self.params, &self.config, self.next_sentence)?;
         let c = &self.config;
         let parts = self.split(batch);
         let stats = parts
             .par_iter()
             .map(|&(first, count)| {
                 let mut ws = self.workspaces.take();
-                let ce = ws
+                let pass = ws
                     .pass
                     .forward(&weights, c, &batch.slice(first, count), None, None);
                 self.workspaces.give_back(ws);
-                let ce = ce?;
-                Ok(MlmStats {
-                    loss_sum: ce.loss_sum,
-                    predicted: ce.count,
-                    correct: ce.correct,
-                })
+                Ok(MlmStats::from_pass(&pass?))
             })
             .collect::<Result<Vec<_>>>()?;
         let mut total = MlmStats::default();
@@ -602,23 +793,72 @@ impl MlmModel {
     pub fn logits(&self, batch: &MlmBatch) -> Result<Array2<f32>> {
         let mut all = batch.clone();
         all.labels = vec![0; all.input_ids.len()];
+        all.next_sentence_labels.clear();
         self.check_batch(&all)?;
-        let weights = Weights::new(&self.params, &self.config)?;
+        let weights = Weights::new(&self.params, &self.config, false)?;
         let mut pass = Pass::default();
         pass.forward(&weights, &self.config, &all.slice(0, all.batch), None, None)?;
         Ok(pass.logits().clone())
     }
+
+    /// The next-sentence logits of every sequence of a batch (`[batch, 2]`:
+    /// "B continues A", "B is random"), without dropout; `transformers`'
+    /// `seq_relationship_logits`. A model without the head is an
+    /// [`Error::InvalidInput`].
+    ///
+    /// ```
+    /// use embed_bert::train::{MlmBatch, MlmModel};
+    /// let mut model = MlmModel::init(&embed_bert::BertConfig::tiny(), 7)?;
+    /// model.set_next_sentence_head(true)?;
+    /// let batch = MlmBatch {
+    ///     batch: 1,
+    ///     seq_len: 5,
+    ///     input_ids: vec![2, 5, 3, 6, 3],
+    ///     token_type_ids: vec![0, 0, 0, 1, 1],
+    ///     attention_mask: vec![1; 5],
+    ///     ..MlmBatch::default()
+    /// };
+    /// assert_eq!(model.next_sentence_logits(&batch)?.dim(), (1, 2));
+    /// # Ok::<(), embed_core::Error>(())
+    /// ```
+    pub fn next_sentence_logits(&self, batch: &MlmBatch) -> Result<Array2<f32>> {
+        if !self.next_sentence {
+            return Err(Error::InvalidInput(
+                "the model has no next-sentence head (a BertForPreTraining checkpoint has one)"
+                    .into(),
+            ));
+        }
+        let mut all = batch.clone();
+        all.labels = vec![IGNORE_INDEX; all.input_ids.len()];
+        all.next_sentence_labels = vec![IS_NEXT; all.batch];
+        self.check_batch(&all)?;
+        let weights = Weights::new(&self.params, &self.config, true)?;
+        let mut pass = Pass::default();
+        pass.forward(&weights, &self.config, &all.slice(0, all.batch), None, None)?;
+        pass.next_sentence_logits()
+            .cloned()
+            .ok_or_else(|| Error::InvalidInput("the next-sentence head did not run".into()))
+    }
 }
 
 fn check_finite(stats: &MlmStats) -> Result<()> {
-    if stats.loss_sum.is_finite() {
-        return Ok(());
+    if !stats.loss_sum.is_finite() {
+        return Err(Error::Diverged {
+            epoch: 0,
+            loss: stats.loss_sum,
+            hint: "the masked-LM loss is not finite; lower the learning rate or clip gradients"
+                .into(),
+        });
     }
-    Err(Error::Diverged {
-        epoch: 0,
-        loss: stats.loss_sum,
-        hint: "the masked-LM loss is not finite; lower the learning rate or clip gradients".into(),
-    })
+    if !stats.next_sentence_loss_sum.is_finite() {
+        return Err(Error::Diverged {
+            epoch: 0,
+            loss: stats.next_sentence_loss_sum,
+            hint: "the next-sentence loss is not finite; lower the learning rate or clip gradients"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -645,6 +885,7 @@ mod tests {
             labels: vec![
                 -100, 6, -100, 12, -100, -100, 1, -100, -100, -100, 4, -100, 15, -100, -100,
             ],
+            next_sentence_labels: Vec::new(),
         }
     }
 
@@ -689,7 +930,14 @@ mod tests {
                 );
                 let mut scratch = GradientStore::new();
                 let stats = pool(1)
-                    .install(|| probe.forward_backward_scaled(&batch, seed, 0.0, &mut scratch))
+                    .install(|| {
+                        probe.forward_backward_scaled(
+                            &batch,
+                            seed,
+                            GradScale::default(),
+                            &mut scratch,
+                        )
+                    })
                     .unwrap();
                 stats.loss_sum / predicted
             });

@@ -1,5 +1,5 @@
 //! Training BERT: the masked-language model with forward and backward
-//! passes ([`MlmModel`]).
+//! passes ([`MlmModel`]), optionally with next-sentence prediction.
 //!
 //! Parameters live in a [`ParameterStore`](embed_core::params::ParameterStore)
 //! under Hugging Face's `BertForMaskedLM` names, so a checkpoint written
@@ -11,8 +11,10 @@ pub mod data;
 pub mod masking;
 mod mlm_model;
 mod names;
+pub mod next_sentence;
+pub mod pairs;
 mod pass;
 pub mod pretrain;
 mod tensors;
 
-pub use mlm_model::{MlmBatch, MlmModel, MlmSettings, MlmStats};
+pub use mlm_model::{GradScale, MlmBatch, MlmModel, MlmSettings, MlmStats};

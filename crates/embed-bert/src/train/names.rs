@@ -1,5 +1,6 @@
-//! The parameters of `BertForMaskedLM` under their Hugging Face names,
-//! with shapes and fresh-model initialisation.
+//! The parameters of `BertForMaskedLM` (and, with the next-sentence head,
+//! `BertForPreTraining`) under their Hugging Face names, with shapes and
+//! fresh-model initialisation.
 
 use embed_core::params::Init;
 
@@ -11,6 +12,10 @@ pub(crate) const ENCODER: &str = "bert";
 pub(crate) const WORD_EMBEDDINGS: &str = "bert.embeddings.word_embeddings.weight";
 /// The MLM decoder's bias.
 pub(crate) const DECODER_BIAS: &str = "cls.predictions.bias";
+/// The pooler over the `[CLS]` position (`BertForPreTraining`).
+pub(crate) const POOLER: &str = "bert.pooler.dense";
+/// The next-sentence classifier (`BertForPreTraining`).
+pub(crate) const SEQ_RELATIONSHIP: &str = "cls.seq_relationship";
 
 /// One parameter: full name, shape, and how a fresh model fills it.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +68,19 @@ pub(crate) fn parameter_specs(c: &BertConfig, initializer_range: f32) -> Vec<Par
     specs.0
 }
 
+/// The parameters the next-sentence head adds: the pooler and the
+/// two-way classifier, initialised as Hugging Face does.
+pub(crate) fn next_sentence_specs(c: &BertConfig, initializer_range: f32) -> Vec<ParamSpec> {
+    let h = c.hidden_size;
+    let normal = Init::Normal {
+        std: initializer_range,
+    };
+    let mut specs = Specs(Vec::new(), normal, h);
+    specs.dense(POOLER, h, h);
+    specs.dense(SEQ_RELATIONSHIP, h, 2);
+    specs.0
+}
+
 /// Collects specs: the list, the weights' init, the hidden width.
 struct Specs(Vec<ParamSpec>, Init, usize);
 
@@ -104,5 +122,17 @@ mod tests {
             .find(|s| s.name == "bert.encoder.layer.0.intermediate.dense.weight")
             .unwrap();
         assert_eq!(inter.shape, vec![16, 8]);
+        let head = next_sentence_specs(&BertConfig::tiny(), 0.02);
+        let names: Vec<&str> = head.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "bert.pooler.dense.weight",
+                "bert.pooler.dense.bias",
+                "cls.seq_relationship.weight",
+                "cls.seq_relationship.bias"
+            ]
+        );
+        assert_eq!(head[2].shape, vec![2, 8]);
     }
 }

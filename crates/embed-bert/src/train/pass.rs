@@ -6,11 +6,15 @@
 //! hₗ ─► qkv ─► attention ─► dense ─► dropout ─► +hₗ ─► LayerNorm ─► a
 //!   a ─► dense ─► GELU ─► dense ─► dropout ─► +a ─► LayerNorm ─► hₗ₊₁
 //! h_N[labelled rows] ─► dense ─► GELU ─► LayerNorm ─► ·wordᵀ + bias ─► cross-entropy
+//! h_N[CLS rows] ─► pooler ─► tanh ─► seq_relationship ─► cross-entropy  (with NSP)
 //! ```
 //!
 //! Only the labelled rows go through the MLM head: the other rows do not
 //! reach the loss, so leaving out their logits changes neither the loss nor
-//! any gradient, and saves most of the vocabulary-sized work.
+//! any gradient, and saves most of the vocabulary-sized work. With the
+//! next-sentence head ([`super::next_sentence`]) and next-sentence labels,
+//! the `[CLS]` row of every sequence also feeds that head, and the two
+//! losses' gradients meet in the encoder's output.
 
 use embed_core::nn::attention::{
     self_attention_backward, self_attention_forward, AttentionCache, AttentionDropout,
@@ -23,9 +27,11 @@ use embed_core::nn::layer_norm::{layer_norm_backward, layer_norm_forward, LayerN
 use embed_core::nn::linear::{linear_backward, linear_forward};
 use embed_core::seed;
 use embed_core::Result;
-use ndarray::Array2;
+use ndarray::{s, Array2};
 
+use super::next_sentence::{self, HeadCache};
 use super::tensors::{Grads, Weights};
+use super::GradScale;
 use crate::config::BertConfig;
 
 /// The part of a batch one thread works on: whole sequences, flattened.
@@ -35,6 +41,8 @@ pub(crate) struct Slice<'b> {
     pub token_type_ids: &'b [u32],
     pub attention_mask: &'b [u8],
     pub labels: &'b [i32],
+    /// One per sequence, or empty when the batch has no next-sentence task.
+    pub next_sentence_labels: &'b [i32],
     pub seq_len: usize,
     /// Index of the slice's first sequence in the whole batch (seeds the
     /// dropout masks, so they do not depend on the split).
@@ -140,21 +148,36 @@ pub(crate) struct Pass {
     head_output: Array2<f32>,
     /// Logits of the labelled rows; their gradient after the loss.
     logits: Array2<f32>,
+    /// The next-sentence head's activations, when it ran.
+    next_sentence: HeadCache,
+    next_sentence_ran: bool,
+    /// Gradient of the `[CLS]` rows from the next-sentence head.
+    d_cls: Array2<f32>,
     scratch: Scratch,
 }
 
+/// The losses of one pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct PassStats {
+    pub masked_lm: CrossEntropyStats,
+    /// Zero counts when the next-sentence head did not run.
+    pub next_sentence: CrossEntropyStats,
+}
+
 impl Pass {
-    /// Runs the forward pass and the loss. With `grad_scale`, the logits
-    /// are replaced by the gradient of `grad_scale · loss_sum`, ready for
-    /// [`Pass::backward`].
+    /// Runs the forward pass and the losses: the masked-LM loss, and the
+    /// next-sentence loss when the weights have that head and the slice has
+    /// labels for it. With `grad_scale`, the logits are replaced by the
+    /// gradient of `scale.masked_lm · mlm loss_sum + scale.next_sentence ·
+    /// nsp loss_sum`, ready for [`Pass::backward`].
     pub fn forward(
         &mut self,
         w: &Weights<'_>,
         c: &BertConfig,
         slice: &Slice<'_>,
         dropout: Option<&DropoutPlan>,
-        grad_scale: Option<f32>,
-    ) -> Result<CrossEntropyStats> {
+        grad_scale: Option<GradScale>,
+    ) -> Result<PassStats> {
         let t = slice.seq_len;
         let n = slice.input_ids.len();
         let (h, inter) = (c.hidden_size, c.intermediate_size);
@@ -305,7 +328,32 @@ impl Pass {
             self.logits.view_mut(),
             false,
         );
-        softmax_cross_entropy(self.logits.view_mut(), &self.selected_labels, grad_scale)
+        let masked_lm = softmax_cross_entropy(
+            self.logits.view_mut(),
+            &self.selected_labels,
+            grad_scale.map(|s| s.masked_lm),
+        )?;
+
+        // The next-sentence head, on the [CLS] row of every sequence.
+        self.next_sentence_ran = false;
+        let mut next = CrossEntropyStats::default();
+        if let Some(head) = &w.next_sentence {
+            if !slice.next_sentence_labels.is_empty() {
+                let cls = last.slice(s![..;t, ..]);
+                next = next_sentence::forward(
+                    head,
+                    cls,
+                    slice.next_sentence_labels,
+                    grad_scale.map(|s| s.next_sentence),
+                    &mut self.next_sentence,
+                )?;
+                self.next_sentence_ran = true;
+            }
+        }
+        Ok(PassStats {
+            masked_lm,
+            next_sentence: next,
+        })
     }
 
     /// Backward pass from the logits' gradient left by [`Pass::forward`],
@@ -318,7 +366,37 @@ impl Pass {
         g: &mut Grads,
     ) -> Result<()> {
         let n = slice.input_ids.len();
-        let (h, inter) = (c.hidden_size, c.intermediate_size);
+        let h = c.hidden_size;
+        let m = self.selected.len();
+        let dh = &mut self.scratch.hidden;
+        reshape(dh, (n, h));
+        dh.fill(0.0);
+        if m > 0 {
+            self.mlm_head_backward(w, c, g);
+        }
+        if let (true, Some(head), Some(head_grads)) = (
+            self.next_sentence_ran,
+            &w.next_sentence,
+            g.next_sentence.as_mut(),
+        ) {
+            let sequences = n / slice.seq_len;
+            reshape(&mut self.d_cls, (sequences, h));
+            next_sentence::backward(
+                head,
+                &mut self.next_sentence,
+                head_grads,
+                self.d_cls.view_mut(),
+            );
+            let mut cls_rows = self.scratch.hidden.slice_mut(s![..;slice.seq_len, ..]);
+            cls_rows += &self.d_cls;
+        }
+        self.encoder_backward(w, c, slice, g)
+    }
+
+    /// The MLM head's backward pass: its parameters' gradients, and the
+    /// labelled rows' gradient added to `scratch.hidden`.
+    fn mlm_head_backward(&mut self, w: &Weights<'_>, c: &BertConfig, g: &mut Grads) {
+        let h = c.hidden_size;
         let m = self.selected.len();
         let sc = &mut self.scratch;
 
@@ -354,13 +432,25 @@ impl Pass {
             g.transform.weight.view_mut(),
             Some(g.transform.bias.view_mut()),
         );
-        let dh = &mut sc.hidden;
-        reshape(dh, (n, h));
-        dh.fill(0.0);
         for (&row, grad) in self.selected.iter().zip(sc.selected.rows()) {
-            let mut target = dh.row_mut(row);
+            let mut target = sc.hidden.row_mut(row);
             target += &grad;
         }
+    }
+
+    /// The encoder's backward pass from the output gradient in
+    /// `scratch.hidden`.
+    fn encoder_backward(
+        &mut self,
+        w: &Weights<'_>,
+        c: &BertConfig,
+        slice: &Slice<'_>,
+        g: &mut Grads,
+    ) -> Result<()> {
+        let n = slice.input_ids.len();
+        let (h, inter) = (c.hidden_size, c.intermediate_size);
+        let sc = &mut self.scratch;
+        let dh = &mut sc.hidden;
 
         // Encoder layers, last first.
         reshape(&mut sc.intermediate, (n, inter));
@@ -465,5 +555,11 @@ impl Pass {
     /// The logits of the labelled rows (before any gradient was taken).
     pub fn logits(&self) -> &Array2<f32> {
         &self.logits
+    }
+
+    /// The next-sentence logits (`[sequences, 2]`) of the last pass, when
+    /// the head ran.
+    pub fn next_sentence_logits(&self) -> Option<&Array2<f32>> {
+        self.next_sentence_ran.then(|| self.next_sentence.logits())
     }
 }

@@ -1,15 +1,18 @@
 //! Masked-language-model pre-training (and continued pre-training of a
-//! loaded checkpoint).
+//! loaded checkpoint), optionally with next-sentence prediction.
 //!
 //! One optimizer step of [`Pretrainer`]:
 //!
 //! 1. the learning rate follows linear warm-up then linear decay to zero
 //!    ([`WarmupLinear`]);
-//! 2. `accumulate` batches of `batch_size` packed, masked sequences
+//! 2. `accumulate` batches of `batch_size` masked sequences
 //!    ([`BatchSource`]) add their gradients, scaled so that the step follows
 //!    the mean loss over all their predicted positions; each batch is
 //!    spread over the threads of the run's pool by
-//!    [`MlmModel::forward_backward_scaled`];
+//!    [`MlmModel::forward_backward_scaled`]. The sequences are packed
+//!    ([`PackedSequences`]), or with [`PretrainConfig::nsp`] sentence pairs
+//!    ([`SentencePairs`]) whose next-sentence loss (mean over the pairs)
+//!    adds to the masked-LM loss, as in `BertForPreTraining`;
 //! 3. the gradients are clipped to a global norm;
 //! 4. AdamW updates every parameter, without weight decay on biases and
 //!    layer norms ([`decays_unless_bias_or_layer_norm`]).
@@ -57,9 +60,10 @@ use super::checkpoint::{
     self, check_same_identity, config_hash, read_optimizer_state, read_trainer_state, Evaluation,
     TrainerState,
 };
-use super::data::{BatchSource, PackedSequences, TokenStream};
+use super::data::{BatchSource, PackedSequences, TokenStream, TrainingSequences};
 use super::masking::{check_special_tokens, Masker, MaskingConfig, IGNORE_LABEL};
-use super::{MlmModel, MlmStats};
+use super::pairs::SentencePairs;
+use super::{GradScale, MlmModel, MlmStats};
 use crate::Tokenizer;
 
 /// The settings of a pre-training run.
@@ -104,6 +108,13 @@ pub struct PretrainConfig {
     pub holdout: f64,
     /// Evaluate at most this many held-out sequences (0: all).
     pub eval_max_sequences: usize,
+    /// Next-sentence prediction: train on sentence pairs
+    /// ([`SentencePairs`]) with the pooler and next-sentence head of
+    /// `BertForPreTraining`, adding its loss to the masked-LM loss. Needs a
+    /// corpus of at least two documents and `max_length >= 5`. Default
+    /// false (RoBERTa's finding: packed sequences without it do as well).
+    #[serde(default)]
+    pub nsp: bool,
 }
 
 impl Default for PretrainConfig {
@@ -126,6 +137,7 @@ impl Default for PretrainConfig {
             eval_every: 0,
             holdout: 0.0,
             eval_max_sequences: 0,
+            nsp: false,
         }
     }
 }
@@ -156,6 +168,15 @@ impl PretrainConfig {
                 "max_length",
                 format!(
                     "must be at least 3 ([CLS], a token, [SEP]), got {}",
+                    self.max_length
+                ),
+            ));
+        }
+        if self.nsp && self.max_length < 5 {
+            return Err(Error::invalid_parameter(
+                "max_length",
+                format!(
+                    "must be at least 5 with next-sentence prediction ([CLS] A [SEP] B [SEP]), got {}",
                     self.max_length
                 ),
             ));
@@ -207,6 +228,11 @@ impl PretrainConfig {
                 map.remove(key);
             }
             map.insert("warmup_steps".into(), self.warmup().into());
+            // Runs without next-sentence prediction keep the identity (and
+            // hash) of checkpoints written before the setting existed.
+            if !self.nsp {
+                map.remove("nsp");
+            }
         }
         json
     }
@@ -221,10 +247,14 @@ pub struct StepReport {
     pub steps: u64,
     /// 1-based pass over the training sequences.
     pub pass: u64,
-    /// Mean loss over the step's predicted positions.
+    /// Mean masked-LM loss over the step's predicted positions.
     pub loss: f64,
     /// Fraction of the step's predicted positions guessed right.
     pub accuracy: f64,
+    /// Mean next-sentence loss over the step's sequences (with NSP).
+    pub next_sentence_loss: Option<f64>,
+    /// Fraction of the step's next-sentence labels guessed right (with NSP).
+    pub next_sentence_accuracy: Option<f64>,
     /// Global gradient norm before clipping.
     pub grad_norm: f64,
     /// Learning rate the step used.
@@ -282,6 +312,8 @@ impl PretrainObserver for PretrainLog {
 
 /// Stream numbers for the generators the trainer derives from the seed.
 const DROPOUT_STREAM: u64 = 0x4452_4f50; // "DROP"
+const PAIRS_STREAM: u64 = 0x5041_4952; // "PAIR"
+const EVAL_PAIRS_STREAM: u64 = 0x4556_5052; // "EVPR"
 
 /// A pre-training run: model, optimizer, data and position.
 pub struct Pretrainer {
@@ -312,9 +344,11 @@ impl Pretrainer {
     /// `eval` (or on the held-out tail of `train` when `config.holdout >
     /// 0`). Checks the settings, that the vocabulary has the special tokens
     /// and matches the model, and that sequences fit the position table.
+    /// The model gets a fresh next-sentence head when `config.nsp` asks for
+    /// one it lacks (one it has is kept), and loses it otherwise.
     pub fn new(
         config: PretrainConfig,
-        model: MlmModel,
+        mut model: MlmModel,
         tokenizer: Tokenizer,
         train: TokenStream,
         eval: Option<TokenStream>,
@@ -342,17 +376,30 @@ impl Pretrainer {
                 ),
             ));
         }
+        model.set_next_sentence_head(config.nsp)?;
         let special = tokenizer.special_ids();
         let masker = Masker::new(config.masking, vocab)?;
-        let pack =
-            |stream| PackedSequences::new(stream, config.max_length, special.cls, special.sep);
-        let mut train_sequences = pack(train)?;
+        let prepare = |stream: TokenStream, pairs_stream: u64| -> Result<TrainingSequences> {
+            Ok(if config.nsp {
+                SentencePairs::new(
+                    &stream,
+                    config.max_length,
+                    special.cls,
+                    special.sep,
+                    derive_seed(config.seed, pairs_stream),
+                )?
+                .into()
+            } else {
+                PackedSequences::new(stream, config.max_length, special.cls, special.sep)?.into()
+            })
+        };
+        let mut train_sequences = prepare(train, PAIRS_STREAM)?;
         let corpus_hash = checkpoint::config_hash(&serde_json::json!([
             train_sequences.num_tokens(),
             train_sequences.len()
         ]));
         let eval_sequences = match eval {
-            Some(stream) => Some(pack(stream)?),
+            Some(stream) => Some(prepare(stream, EVAL_PAIRS_STREAM)?),
             None if config.holdout > 0.0 => train_sequences.split_off_tail(config.holdout),
             None => None,
         };
@@ -419,6 +466,20 @@ impl Pretrainer {
     /// [`Error::InvalidParameter`] named `resume` listing the differences.
     pub fn resume_from(&mut self, dir: &Path) -> Result<()> {
         let state = read_trainer_state(dir)?;
+        let saved_nsp = state.identity["training"]["nsp"].as_bool().unwrap_or(false);
+        if saved_nsp != self.config.nsp {
+            let with = |on: bool| if on { "with" } else { "without" };
+            return Err(Error::invalid_parameter(
+                "resume",
+                format!(
+                    "checkpoint {} was trained {} next-sentence prediction, and this run is {} it (nsp {}); resume with the same setting",
+                    dir.display(),
+                    with(saved_nsp),
+                    with(self.config.nsp),
+                    self.config.nsp
+                ),
+            ));
+        }
         check_same_identity(dir, &state, &self.identity)?;
         let model = MlmModel::from_pretrained(dir)?;
         let optimizer = read_optimizer_state(dir, &state)?;
@@ -460,12 +521,12 @@ impl Pretrainer {
     }
 
     /// Training sequences (after any hold-out).
-    pub fn train_sequences(&self) -> &PackedSequences {
+    pub fn train_sequences(&self) -> &TrainingSequences {
         self.train.sequences()
     }
 
     /// Held-out sequences, if any.
-    pub fn eval_sequences(&self) -> Option<&PackedSequences> {
+    pub fn eval_sequences(&self) -> Option<&TrainingSequences> {
         self.eval.as_ref().map(BatchSource::sequences)
     }
 
@@ -495,6 +556,8 @@ impl Pretrainer {
                 pass: self.train.pass_of(self.sequences_done().saturating_sub(1)),
                 loss: stats.mean_loss(),
                 accuracy: stats.accuracy(),
+                next_sentence_loss: stats.next_sentence_loss(),
+                next_sentence_accuracy: stats.next_sentence_accuracy(),
                 grad_norm,
                 learning_rate: lr,
                 tokens,
@@ -545,15 +608,12 @@ impl Pretrainer {
             })
             .collect();
         let predicted: usize = batches.iter().map(|b| b.predicted()).sum();
+        let next_predicted: usize = batches.iter().map(|b| b.next_sentence_predicted()).sum();
         let tokens: u64 = batches
             .iter()
             .map(|b| b.attention_mask.iter().map(|&m| u64::from(m)).sum::<u64>())
             .sum();
-        let scale = if predicted == 0 {
-            0.0
-        } else {
-            1.0 / predicted as f32
-        };
+        let scale = GradScale::means(predicted, next_predicted);
         let dropout_family = derive_seed(c.seed, DROPOUT_STREAM);
         let step = self.step;
         let accumulate = c.accumulate as u64;
@@ -574,6 +634,14 @@ impl Pretrainer {
         let loss = stats.mean_loss();
         if predicted > 0 && !loss.is_finite() {
             return Err(divergence(step + 1, pass, loss, "the loss is not finite"));
+        }
+        if let Some(next) = stats.next_sentence_loss().filter(|l| !l.is_finite()) {
+            return Err(divergence(
+                step + 1,
+                pass,
+                next,
+                "the next-sentence loss is not finite",
+            ));
         }
         let grad_norm = if self.config.clip > 0.0 {
             grads.clip_global_norm(self.config.clip)

@@ -5,7 +5,10 @@ use embed_core::params::{GradientStore, ParameterStore};
 use embed_core::{Error, Result};
 use ndarray::{concatenate, s, Array1, Array2, ArrayView1, ArrayView2, Axis, Ix1, Ix2};
 
-use super::names::{layer_prefix, DECODER_BIAS, ENCODER, WORD_EMBEDDINGS};
+use super::names::{
+    layer_prefix, DECODER_BIAS, ENCODER, POOLER, SEQ_RELATIONSHIP, WORD_EMBEDDINGS,
+};
+use super::next_sentence::{HeadGrads, HeadWeights};
 use crate::config::BertConfig;
 
 fn matrix<'a>(p: &'a ParameterStore, name: &str, shape: [usize; 2]) -> Result<ArrayView2<'a, f32>> {
@@ -36,7 +39,12 @@ pub(crate) struct Dense<'a> {
 }
 
 impl<'a> Dense<'a> {
-    fn load(p: &'a ParameterStore, prefix: &str, inputs: usize, outputs: usize) -> Result<Self> {
+    pub(crate) fn load(
+        p: &'a ParameterStore,
+        prefix: &str,
+        inputs: usize,
+        outputs: usize,
+    ) -> Result<Self> {
         Ok(Dense {
             weight: matrix(p, &format!("{prefix}.weight"), [outputs, inputs])?,
             bias: vector(p, &format!("{prefix}.bias"), outputs)?,
@@ -84,11 +92,14 @@ pub(crate) struct Weights<'a> {
     pub transform: Dense<'a>,
     pub transform_norm: Norm<'a>,
     pub decoder_bias: ArrayView1<'a, f32>,
+    /// The pooler and next-sentence classifier, when the model has them.
+    pub next_sentence: Option<HeadWeights<'a>>,
 }
 
 impl<'a> Weights<'a> {
-    /// Borrows every parameter, checking names and shapes.
-    pub fn new(p: &'a ParameterStore, c: &BertConfig) -> Result<Self> {
+    /// Borrows every parameter, checking names and shapes; the
+    /// next-sentence head's too when `next_sentence`.
+    pub fn new(p: &'a ParameterStore, c: &BertConfig, next_sentence: bool) -> Result<Self> {
         let (h, i) = (c.hidden_size, c.intermediate_size);
         let emb = format!("{ENCODER}.embeddings");
         let layers = (0..c.num_hidden_layers)
@@ -137,6 +148,14 @@ impl<'a> Weights<'a> {
             transform: Dense::load(p, "cls.predictions.transform.dense", h, h)?,
             transform_norm: Norm::load(p, "cls.predictions.transform.LayerNorm", h)?,
             decoder_bias: vector(p, DECODER_BIAS, c.vocab_size)?,
+            next_sentence: if next_sentence {
+                Some(HeadWeights {
+                    pooler: Dense::load(p, POOLER, h, h)?,
+                    classifier: Dense::load(p, SEQ_RELATIONSHIP, h, 2)?,
+                })
+            } else {
+                None
+            },
         })
     }
 }
@@ -149,19 +168,19 @@ pub(crate) struct DenseGrad {
 }
 
 impl DenseGrad {
-    fn zeros(inputs: usize, outputs: usize) -> Self {
+    pub(crate) fn zeros(inputs: usize, outputs: usize) -> Self {
         DenseGrad {
             weight: Array2::zeros((outputs, inputs)),
             bias: Array1::zeros(outputs),
         }
     }
 
-    fn zero(&mut self) {
+    pub(crate) fn zero(&mut self) {
         self.weight.fill(0.0);
         self.bias.fill(0.0);
     }
 
-    fn add(&mut self, other: &DenseGrad) {
+    pub(crate) fn add(&mut self, other: &DenseGrad) {
         self.weight += &other.weight;
         self.bias += &other.bias;
     }
@@ -216,10 +235,12 @@ pub(crate) struct Grads {
     pub transform: DenseGrad,
     pub transform_norm: NormGrad,
     pub decoder_bias: Array1<f32>,
+    /// The next-sentence head's, when the model has one.
+    pub next_sentence: Option<HeadGrads>,
 }
 
 impl Grads {
-    pub fn zeros(c: &BertConfig) -> Self {
+    pub fn zeros(c: &BertConfig, next_sentence: bool) -> Self {
         let (h, i) = (c.hidden_size, c.intermediate_size);
         Grads {
             word: Array2::zeros((c.vocab_size, h)),
@@ -239,6 +260,7 @@ impl Grads {
             transform: DenseGrad::zeros(h, h),
             transform_norm: NormGrad::zeros(h),
             decoder_bias: Array1::zeros(c.vocab_size),
+            next_sentence: next_sentence.then(|| HeadGrads::zeros(h)),
         }
     }
 
@@ -259,6 +281,9 @@ impl Grads {
         self.transform.zero();
         self.transform_norm.zero();
         self.decoder_bias.fill(0.0);
+        if let Some(g) = &mut self.next_sentence {
+            g.zero();
+        }
     }
 
     /// Adds `other` (another sub-batch's gradients) to these.
@@ -278,6 +303,9 @@ impl Grads {
         self.transform.add(&other.transform);
         self.transform_norm.add(&other.transform_norm);
         self.decoder_bias += &other.decoder_bias;
+        if let (Some(a), Some(b)) = (&mut self.next_sentence, &other.next_sentence) {
+            a.add(b);
+        }
     }
 
     /// Adds every gradient to `store` under the parameters' names.
@@ -329,7 +357,12 @@ impl Grads {
             "cls.predictions.transform.LayerNorm",
             &self.transform_norm,
         )?;
-        store.accumulate(DECODER_BIAS, self.decoder_bias.view().into_dyn())
+        store.accumulate(DECODER_BIAS, self.decoder_bias.view().into_dyn())?;
+        if let Some(g) = &self.next_sentence {
+            dense_into(store, POOLER, &g.pooler)?;
+            dense_into(store, SEQ_RELATIONSHIP, &g.classifier)?;
+        }
+        Ok(())
     }
 }
 

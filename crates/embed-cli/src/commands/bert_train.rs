@@ -432,6 +432,7 @@ pub fn fill_mask(args: FillMaskArgs) -> Result<()> {
         token_type_ids: encoding.type_ids.clone(),
         attention_mask: vec![1; n],
         labels: vec![-100; n],
+        next_sentence_labels: Vec::new(),
     };
     let logits = model.logits(&batch)?;
     if args.logits {
