@@ -947,6 +947,230 @@ mod tests {
         }
     }
 
+    /// [`model`] with the next-sentence head, its biases moved off zero.
+    fn nsp_model() -> MlmModel {
+        let mut m = model();
+        m.set_next_sentence_head(true).unwrap();
+        for name in ["bert.pooler.dense.bias", "cls.seq_relationship.bias"] {
+            let mut rng = embed_core::seed::rng(10, name.len() as u64);
+            m.params_mut()
+                .get_mut(name)
+                .unwrap()
+                .mapv_inplace(|v| v + rand::Rng::gen_range(&mut rng, -0.3..0.3));
+        }
+        m
+    }
+
+    /// [`batch`] with next-sentence labels (the second not predicted).
+    fn nsp_batch() -> MlmBatch {
+        MlmBatch {
+            next_sentence_labels: vec![1, IGNORE_INDEX, 0],
+            ..batch()
+        }
+    }
+
+    /// Checks every gradient of `model` on `batch` (dropout seed 5)
+    /// against central differences of `loss(stats)`.
+    fn check_model_gradients(model: &MlmModel, batch: &MlmBatch, loss: impl Fn(&MlmStats) -> f64) {
+        let seed = Some(5);
+        let mut grads = GradientStore::zeros_like(model.params());
+        pool(1).install(|| model.forward_backward(batch, seed, &mut grads).unwrap());
+        let names: Vec<String> = model.params().names().map(String::from).collect();
+        for name in names {
+            let mut values = model.params().get(&name).unwrap().clone();
+            let shape = values.shape().to_vec();
+            let mut probe = model.clone();
+            let numeric = numerical_gradient(values.as_slice_mut().unwrap(), 3e-3, |xs| {
+                probe.params_mut().insert(
+                    name.clone(),
+                    ArrayD::from_shape_vec(shape.clone(), xs.to_vec()).unwrap(),
+                );
+                let mut scratch = GradientStore::new();
+                let stats = pool(1)
+                    .install(|| {
+                        probe.forward_backward_scaled(
+                            batch,
+                            seed,
+                            GradScale::default(),
+                            &mut scratch,
+                        )
+                    })
+                    .unwrap();
+                loss(&stats)
+            });
+            let analytic = grads.get(&name).unwrap();
+            let err = max_relative_error(analytic.as_slice().unwrap(), &numeric, 1e-2);
+            assert!(err < 5e-3, "{name}: relative error {err}");
+        }
+    }
+
+    /// Tolerance: as the masked-LM check — every gradient of the whole
+    /// model (dropout on) within 5e-3 relative of central differences,
+    /// gradients below 1e-2 compared absolutely; f32 forward, step 3e-3.
+    /// The batch predicts no token, so the loss is the next-sentence loss
+    /// alone, mean over the two labelled pairs.
+    #[test]
+    fn next_sentence_gradients_match_finite_differences_with_dropout() {
+        let model = nsp_model();
+        let mut batch = nsp_batch();
+        batch.labels.fill(IGNORE_INDEX);
+        check_model_gradients(&model, &batch, |s| {
+            assert_eq!((s.predicted, s.next_sentence_predicted), (0, 2));
+            s.next_sentence_loss_sum / 2.0
+        });
+    }
+
+    /// The same tolerance on `BertForPreTraining`'s total loss: the mean
+    /// masked-LM loss plus the mean next-sentence loss.
+    #[test]
+    fn total_pretraining_gradients_match_finite_differences() {
+        let model = nsp_model();
+        let batch = nsp_batch();
+        check_model_gradients(&model, &batch, |s| {
+            s.loss_sum / s.predicted as f64 + s.next_sentence_loss_sum / 2.0
+        });
+    }
+
+    #[test]
+    fn next_sentence_threads_split_the_batch_without_changing_the_result() {
+        let model = nsp_model();
+        let pairs = nsp_batch();
+        let run = |threads| {
+            let mut grads = GradientStore::zeros_like(model.params());
+            let stats = pool(threads)
+                .install(|| model.forward_backward(&pairs, Some(11), &mut grads))
+                .unwrap();
+            (stats, grads)
+        };
+        let (s1, g1) = run(1);
+        assert_eq!(
+            run(1),
+            (s1, g1.clone()),
+            "one thread is reproducible bit for bit"
+        );
+        assert_eq!(s1.next_sentence_predicted, 2);
+        assert!(g1
+            .get("cls.seq_relationship.weight")
+            .unwrap()
+            .iter()
+            .any(|&v| v != 0.0));
+        for threads in [2, 3] {
+            let (s, g) = run(threads);
+            assert_eq!(s.next_sentence_predicted, 2);
+            assert!((s.next_sentence_loss_sum - s1.next_sentence_loss_sum).abs() < 1e-5);
+            for (name, a) in g1.iter() {
+                let b = g.get(name).unwrap();
+                let diff = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max);
+                assert!(diff < 1e-5, "{name}: {threads} threads differ by {diff}");
+            }
+        }
+        // Without labels the head is left out and its gradient stays zero.
+        let mut grads = GradientStore::zeros_like(model.params());
+        let stats = model
+            .forward_backward(&batch(), Some(11), &mut grads)
+            .unwrap();
+        assert_eq!(stats.next_sentence_loss(), None);
+        assert_eq!(
+            grads
+                .get("bert.pooler.dense.weight")
+                .unwrap()
+                .iter()
+                .map(|v| v.abs())
+                .sum::<f32>(),
+            0.0
+        );
+        assert!(model
+            .evaluate(&nsp_batch())
+            .unwrap()
+            .next_sentence_accuracy()
+            .is_some());
+    }
+
+    #[test]
+    fn bad_next_sentence_batches_are_typed_errors() {
+        let model = nsp_model();
+        let mut cases: Vec<(&str, &MlmModel, MlmBatch)> = Vec::new();
+        let mut b = nsp_batch();
+        b.next_sentence_labels.pop();
+        cases.push(("one label short", &model, b));
+        let mut b = nsp_batch();
+        b.next_sentence_labels[0] = 2;
+        cases.push(("label 2", &model, b));
+        let plain = self::model();
+        cases.push(("model without the head", &plain, nsp_batch()));
+        for (what, m, b) in cases {
+            let mut grads = GradientStore::new();
+            let err = m.forward_backward(&b, None, &mut grads).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{what}: {err}");
+            assert_eq!(grads.names().count(), 0, "{what}: gradients were touched");
+        }
+        assert!(plain.next_sentence_logits(&batch()).is_err());
+    }
+
+    #[test]
+    fn the_next_sentence_head_saves_loads_and_initialises() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = nsp_model();
+        model
+            .save_safetensors(dir.path().join("model.safetensors"))
+            .unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            serde_json::to_string(model.config()).unwrap(),
+        )
+        .unwrap();
+        // A BertForPreTraining file loads with its head, as it was.
+        let loaded = MlmModel::from_pretrained(dir.path()).unwrap();
+        assert!(loaded.has_next_sentence_head());
+        assert_eq!(loaded.params().len(), model.params().len());
+        for (name, p) in model.params().iter() {
+            assert_eq!(loaded.params().get(name), Some(p), "{name}");
+        }
+        let batch = nsp_batch();
+        assert_eq!(
+            loaded.evaluate(&batch).unwrap(),
+            model.evaluate(&batch).unwrap()
+        );
+        // Asked for the masked-LM model, the head is dropped.
+        let plain = MlmModel::from_pretrained_with(dir.path(), false).unwrap();
+        assert!(!plain.has_next_sentence_head());
+        assert!(!plain.params().contains("bert.pooler.dense.weight"));
+        // A file with a pooler but no classifier keeps the pooler and gets
+        // a fresh classifier.
+        let mut encoder = model.clone();
+        encoder.params_mut().remove("cls.seq_relationship.weight");
+        encoder.params_mut().remove("cls.seq_relationship.bias");
+        encoder
+            .save_safetensors(dir.path().join("model.safetensors"))
+            .unwrap();
+        assert!(!MlmModel::from_pretrained(dir.path())
+            .unwrap()
+            .has_next_sentence_head());
+        let with = MlmModel::from_pretrained_with(dir.path(), true).unwrap();
+        assert!(with.has_next_sentence_head());
+        assert_eq!(
+            with.params().get("bert.pooler.dense.bias"),
+            model.params().get("bert.pooler.dense.bias")
+        );
+        assert!(with
+            .params()
+            .get("cls.seq_relationship.bias")
+            .unwrap()
+            .iter()
+            .all(|&v| v == 0.0));
+        assert_eq!(
+            with.params()
+                .get("cls.seq_relationship.weight")
+                .unwrap()
+                .shape(),
+            [2, 8]
+        );
+    }
+
     #[test]
     fn threads_split_the_batch_without_changing_the_result() {
         let model = model();
