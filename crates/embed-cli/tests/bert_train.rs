@@ -180,3 +180,97 @@ fn bad_pretraining_input_is_one_error_line() {
     std::fs::write(&vocab, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n").unwrap();
     assert!(run(empty.to_str().unwrap(), &[]).contains("no token"));
 }
+
+#[test]
+fn next_sentence_pretraining_writes_bert_for_pretraining() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    let vocab = dir.path().join("vocab.txt");
+    let vocab = vocab.to_str().unwrap();
+    let out = embed(&[
+        "bert",
+        "train-vocab",
+        "--corpus",
+        &corpus,
+        "--size",
+        "60",
+        "--output",
+        vocab,
+        "--lowercase",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let output = dir.path().join("model");
+    let output = output.to_str().unwrap();
+    let common = [
+        "bert",
+        "pretrain",
+        "--corpus",
+        &corpus,
+        "--output",
+        output,
+        "--vocab",
+        vocab,
+        "--hidden",
+        "16",
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--intermediate",
+        "32",
+        "--max-length",
+        "24",
+        "--batch-size",
+        "4",
+        "--lr",
+        "1e-3",
+        "--threads",
+        "1",
+        "--holdout",
+        "0.2",
+    ];
+    let mut first = common.to_vec();
+    first.extend(["--steps", "3", "--nsp"]);
+    let out = embed(&first);
+    let log = text(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("sentence pairs"), "{log}");
+    assert!(log.contains("nsp loss"), "{log}");
+    assert!(log.contains("next-sentence baseline"), "{log}");
+    let config = std::fs::read_to_string(Path::new(output).join("config.json")).unwrap();
+    assert!(config.contains("BertForPreTraining"), "{config}");
+
+    let out = embed(&[
+        "bert",
+        "fill-mask",
+        "--model",
+        output,
+        "--next-sentence",
+        "--pair",
+        "the dog ran on the mat",
+        "the cat sat on the mat",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let logits: Vec<f32> = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(logits.len(), 2);
+
+    // Resuming without --nsp names the cause.
+    let mut other = common.to_vec();
+    other.extend(["--steps", "3", "--resume", output]);
+    let out = embed(&other);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("next-sentence"),
+        "{}",
+        text(&out.stderr)
+    );
+    // With it, the run continues.
+    other.push("--nsp");
+    let out = embed(&other);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("resumed from") && text(&out.stderr).contains("no step left"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -706,6 +706,24 @@ impl Pretrainer {
         )
     }
 
+    /// The held-out next-sentence accuracy of always guessing the commoner
+    /// label: the chance level a trained head must beat (about one half;
+    /// more where short documents force random second segments). `None`
+    /// without next-sentence prediction or held-out data.
+    pub fn next_sentence_baseline(&self) -> Option<f64> {
+        let TrainingSequences::Pairs(pairs) = self.eval.as_ref()?.sequences() else {
+            return None;
+        };
+        if pairs.is_empty() {
+            return None;
+        }
+        let random = (0..pairs.len())
+            .filter(|&i| pairs.label(i) == super::pairs::IS_RANDOM)
+            .count() as f64
+            / pairs.len() as f64;
+        Some(random.max(1.0 - random))
+    }
+
     /// The cross-entropy (nats) of the held-out masked tokens under a
     /// unigram model of the training tokens (add-one smoothed): the loss a
     /// model that ignores context cannot beat. `None` without held-out data.

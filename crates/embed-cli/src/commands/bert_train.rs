@@ -1,6 +1,7 @@
 //! `embed bert train-vocab`, `embed bert pretrain` and `embed bert
 //! fill-mask`: train a WordPiece vocabulary, pre-train (or continue
-//! pre-training) a BERT masked-language model, and query one.
+//! pre-training) a BERT masked-language model, optionally with
+//! next-sentence prediction, and query one.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -158,6 +159,12 @@ pub struct PretrainArgs {
     /// Evaluate on at most N held-out sequences (0: all).
     #[arg(long, default_value_t = 0)]
     eval_max_sequences: usize,
+    /// Next-sentence prediction as in the original BERT: train on sentence
+    /// pairs (lines are sentences, blank lines end documents; at least two
+    /// documents) with the pooler and NSP head, and write BertForPreTraining
+    /// checkpoints.
+    #[arg(long)]
+    nsp: bool,
 }
 
 impl PretrainArgs {
@@ -182,6 +189,7 @@ impl PretrainArgs {
             eval_every: self.eval_every,
             holdout: self.holdout,
             eval_max_sequences: self.eval_max_sequences,
+            nsp: self.nsp,
             ..PretrainConfig::default()
         }
     }
@@ -190,7 +198,10 @@ impl PretrainArgs {
     /// fresh model over `--vocab`.
     fn starting_point(&self) -> Result<(MlmModel, Tokenizer)> {
         if let Some(dir) = &self.init {
-            return Ok((MlmModel::from_pretrained(dir)?, Tokenizer::from_dir(dir)?));
+            // With --nsp, a pooler and NSP head in the checkpoint are kept
+            // and missing ones start fresh; without, they are dropped.
+            let model = MlmModel::from_pretrained_with(dir, self.nsp)?;
+            return Ok((model, Tokenizer::from_dir(dir)?));
         }
         let vocab_path = self.vocab.as_ref().ok_or_else(|| {
             Error::invalid_parameter(
@@ -278,12 +289,17 @@ pub fn pretrain(args: PretrainArgs) -> Result<()> {
     }
     let c = trainer.model().config();
     eprintln!(
-        "pretrain: {} layers, hidden {}, {} heads, vocabulary {}; {} training sequences of up to {} tokens{}",
+        "pretrain: {} layers, hidden {}, {} heads, vocabulary {}; {} training {} of up to {} tokens{}",
         c.num_hidden_layers,
         c.hidden_size,
         c.num_attention_heads,
         vocab_size,
         trainer.train_sequences().len(),
+        if trainer.config().nsp {
+            "sentence pairs (next-sentence prediction on)"
+        } else {
+            "sequences"
+        },
         trainer.config().max_length,
         trainer
             .eval_sequences()
@@ -297,14 +313,20 @@ pub fn pretrain(args: PretrainArgs) -> Result<()> {
             (vocab_size as f64).ln()
         );
     }
+    if let Some(majority) = trainer.next_sentence_baseline() {
+        eprintln!(
+            "pretrain: held-out next-sentence baseline: the commoner label makes up {majority:.4} of the pairs"
+        );
+    }
     let mut display = PretrainDisplay::new(trainer.config().steps, trainer.step());
     let last = trainer.run(Some(&args.output), &mut display)?;
     display.finish();
     match last {
         Some(report) => eprintln!(
-            "pretrain: step {} loss {:.4}, {:.0} tokens/s; checkpoint in {}",
+            "pretrain: step {} loss {:.4}{}, {:.0} tokens/s; checkpoint in {}",
             report.step,
             report.loss,
+            next_sentence_figures(report.next_sentence_loss, report.next_sentence_accuracy),
             report.tokens_per_sec,
             args.output.display()
         ),
@@ -360,8 +382,11 @@ impl PretrainDisplay {
 impl PretrainObserver for PretrainDisplay {
     fn on_step(&mut self, r: &StepReport) -> Control {
         let message = format!(
-            "loss {:.4} lr {:.2e} {:.0} tokens/s",
-            r.loss, r.learning_rate, r.tokens_per_sec
+            "loss {:.4}{} lr {:.2e} {:.0} tokens/s",
+            r.loss,
+            next_sentence_figures(r.next_sentence_loss, r.next_sentence_accuracy),
+            r.learning_rate,
+            r.tokens_per_sec
         );
         match &self.bar {
             Some(bar) => {
@@ -388,10 +413,22 @@ impl PretrainObserver for PretrainDisplay {
 
     fn on_evaluation(&mut self, e: &Evaluation) -> Control {
         self.println(format!(
-            "pretrain: step {} held-out loss {:.4} accuracy {:.4} ({} masked tokens)",
-            e.step, e.loss, e.accuracy, e.predicted
+            "pretrain: step {} held-out loss {:.4} accuracy {:.4} ({} masked tokens){}",
+            e.step,
+            e.loss,
+            e.accuracy,
+            e.predicted,
+            next_sentence_figures(e.next_sentence_loss, e.next_sentence_accuracy)
         ));
         Control::Continue
+    }
+}
+
+/// `", nsp loss L accuracy A"` when next-sentence prediction is on.
+fn next_sentence_figures(loss: Option<f64>, accuracy: Option<f64>) -> String {
+    match (loss, accuracy) {
+        (Some(loss), Some(accuracy)) => format!(", nsp loss {loss:.4} accuracy {accuracy:.4}"),
+        _ => String::new(),
     }
 }
 
@@ -413,6 +450,14 @@ pub struct FillMaskArgs {
     /// Print every position's logits as one JSON array of rows instead.
     #[arg(long)]
     logits: bool,
+    /// A second segment: the input is the pair `[CLS] TEXT [SEP] PAIR [SEP]`.
+    #[arg(long)]
+    pair: Option<String>,
+    /// Print the next-sentence logits `[is next, random]` of the input as
+    /// a JSON array instead (a BertForPreTraining model, e.g. `embed bert
+    /// pretrain --nsp` output).
+    #[arg(long, conflicts_with = "logits")]
+    next_sentence: bool,
     /// Text with one or more [MASK] tokens.
     text: String,
 }
@@ -423,7 +468,10 @@ pub fn fill_mask(args: FillMaskArgs) -> Result<()> {
     let tokenizer = Tokenizer::from_dir(&args.model)?;
     let model = MlmModel::from_pretrained(&args.model)?;
     let max = model.config().max_position_embeddings;
-    let encoding = tokenizer.encode(&args.text, Some(max))?;
+    let encoding = match &args.pair {
+        Some(second) => tokenizer.encode_pair(&args.text, second, Some(max))?,
+        None => tokenizer.encode(&args.text, Some(max))?,
+    };
     let n = encoding.ids.len();
     let batch = MlmBatch {
         batch: 1,
@@ -434,6 +482,12 @@ pub fn fill_mask(args: FillMaskArgs) -> Result<()> {
         labels: vec![-100; n],
         next_sentence_labels: Vec::new(),
     };
+    if args.next_sentence {
+        let logits = model.next_sentence_logits(&batch)?;
+        let json = serde_json::to_string(&logits.row(0).to_vec())
+            .map_err(|e| Error::InvalidInput(format!("cannot serialise logits: {e}")))?;
+        return output::line(json);
+    }
     let logits = model.logits(&batch)?;
     if args.logits {
         let rows: Vec<Vec<f32>> = logits.rows().into_iter().map(|r| r.to_vec()).collect();
