@@ -10,8 +10,10 @@
 //!   [`BertForMaskedLm`] with its masked-language-model head;
 //! * [`layers`] — the forward building blocks (linear, layer norm, GELU,
 //!   softmax, attention);
-//! * [`train`] — masked-LM training: [`train::MlmModel`], `BertForMaskedLM`
-//!   with forward and backward passes, data-parallel over a batch;
+//! * [`train`] — masked-LM pre-training: [`train::MlmModel`],
+//!   `BertForMaskedLM` (or, with next-sentence prediction,
+//!   `BertForPreTraining`) with forward and backward passes, data-parallel
+//!   over a batch;
 //! * [`SentenceEmbedder`] — sentence vectors (mean, `[CLS]` or max pooling,
 //!   optional L2 normalisation, the sentence-transformers convention) and
 //!   per-word vectors through the workspace's

@@ -253,31 +253,46 @@ fn nsp_trainer(config: PretrainConfig) -> Pretrainer {
 
 #[test]
 fn a_resumed_next_sentence_run_follows_the_uninterrupted_one() {
+    // Batches of 32 for 10 steps: three passes or more over the pairs, each
+    // drawn afresh, and the run is cut after the first pass.
+    let long = || PretrainConfig {
+        batch_size: 32,
+        ..nsp_config(10)
+    };
     let dir = tempfile::tempdir().unwrap();
-    let mut whole = nsp_trainer(nsp_config(6));
+    let mut whole = nsp_trainer(long());
     let mut whole_log = PretrainLog::default();
     whole
         .run(Some(&dir.path().join("whole")), &mut whole_log)
         .unwrap();
     assert!(whole.model().has_next_sentence_head());
+    assert!(
+        whole_log.steps.last().unwrap().pass >= 3,
+        "{:?}",
+        whole_log.steps.last()
+    );
     assert!(whole_log
         .steps
         .iter()
         .all(|s| s.next_sentence_loss.is_some() && s.next_sentence_accuracy.is_some()));
 
     let stopped_dir = dir.path().join("stopped");
-    let mut first = nsp_trainer(nsp_config(6));
+    let mut first = nsp_trainer(long());
     let mut first_log = PretrainLog {
-        stop_after: Some(2),
+        stop_after: Some(6),
         ..PretrainLog::default()
     };
     first.run(Some(&stopped_dir), &mut first_log).unwrap();
+    assert!(
+        first_log.steps.last().unwrap().pass >= 2,
+        "stopped inside the first pass"
+    );
     let saved = read_trainer_state(&stopped_dir).unwrap();
     // Adam's moments of the pooler and classifier are part of the state.
-    assert_eq!(saved.optimizer_steps["cls.seq_relationship.weight"], 2);
-    assert_eq!(saved.optimizer_steps["bert.pooler.dense.bias"], 2);
+    assert_eq!(saved.optimizer_steps["cls.seq_relationship.weight"], 6);
+    assert_eq!(saved.optimizer_steps["bert.pooler.dense.bias"], 6);
 
-    let mut second = nsp_trainer(nsp_config(6));
+    let mut second = nsp_trainer(long());
     second.resume_from(&stopped_dir).unwrap();
     let mut second_log = PretrainLog::default();
     second.run(Some(&stopped_dir), &mut second_log).unwrap();

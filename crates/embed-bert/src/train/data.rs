@@ -344,12 +344,14 @@ impl TrainingSequences {
         }
     }
 
-    /// Splits off the last `fraction` of the sequences as a held-out set
-    /// (see [`PackedSequences::split_off_tail`]).
-    pub fn split_off_tail(&mut self, fraction: f64) -> Option<TrainingSequences> {
+    /// Splits off about `fraction` of the data as a held-out set: the last
+    /// sequences of packed data ([`PackedSequences::split_off_tail`]),
+    /// every `k`-th document of sentence pairs
+    /// ([`SentencePairs::split_off_documents`]).
+    pub fn split_off_held_out(&mut self, fraction: f64) -> Option<TrainingSequences> {
         match self {
             TrainingSequences::Packed(s) => s.split_off_tail(fraction).map(Into::into),
-            TrainingSequences::Pairs(p) => p.split_off_tail(fraction).map(Into::into),
+            TrainingSequences::Pairs(p) => p.split_off_documents(fraction).map(Into::into),
         }
     }
 }
@@ -363,9 +365,15 @@ type Row = ((Vec<u32>, Vec<u32>, Option<i32>), u64);
 
 /// Serves masked batches of packed sequences or sentence pairs in a
 /// seeded, resumable order.
+///
+/// Sentence pairs are drawn afresh for every pass over the corpus
+/// ([`SentencePairs::round`]): pass `p` serves `n` instances (`n` those of
+/// round 0) from round `p`, wrapping around when that round drew fewer.
 #[derive(Debug, Clone)]
 pub struct BatchSource {
     sequences: TrainingSequences,
+    /// The instances of the pass `order` is for (pairs after the first pass).
+    pass_pairs: Option<SentencePairs>,
     masker: Masker,
     pad: u32,
     seed: u64,
@@ -384,6 +392,7 @@ impl BatchSource {
     ) -> Self {
         let mut source = BatchSource {
             order: Vec::new(),
+            pass_pairs: None,
             sequences: sequences.into(),
             masker,
             pad,
@@ -413,6 +422,22 @@ impl BatchSource {
         self.order
             .shuffle(&mut seed::rng(derive_seed(self.seed, SHUFFLE_STREAM), pass));
         self.pass = pass;
+        self.pass_pairs = match &self.sequences {
+            TrainingSequences::Pairs(pairs) if pass > 0 => Some(pairs.round(pass)),
+            _ => None,
+        };
+    }
+
+    /// Sequence `index` of the current pass.
+    fn pass_row(&self, index: usize) -> (Vec<u32>, Vec<u32>, Option<i32>) {
+        match &self.pass_pairs {
+            Some(pairs) => {
+                let i = index % pairs.len();
+                let (ids, types) = pairs.sequence(i);
+                (ids, types, Some(pairs.label(i)))
+            }
+            None => self.sequences.row(index),
+        }
     }
 
     /// The batch of `size` sequences starting at sequence number `start` of
@@ -425,7 +450,7 @@ impl BatchSource {
             let position = start + k;
             self.prepare_pass(position / n);
             let index = self.order[(position % n) as usize];
-            rows.push((self.sequences.row(index), position));
+            rows.push((self.pass_row(index), position));
         }
         self.assemble(rows, true)
     }
@@ -615,5 +640,52 @@ mod tests {
         assert!(batches
             .iter()
             .all(|b| b.labels.iter().any(|&l| l != IGNORE_LABEL)));
+    }
+
+    #[test]
+    fn sentence_pairs_are_drawn_afresh_each_pass_and_resume_exactly() {
+        let mut text = String::new();
+        for d in 0..12 {
+            for s in 0..5 {
+                text.push_str(&format!("a b{}\nc d\n", (d + s) % 3));
+            }
+            text.push('\n');
+        }
+        let tokenizer = tokenizer();
+        let stream = TokenStream::from_reader(text.as_bytes(), Path::new("c"), &tokenizer).unwrap();
+        let pairs = SentencePairs::new(&stream, 10, 2, 3, 4).unwrap();
+        let n = pairs.len() as u64;
+        let masker = Masker::new(MaskingConfig::default(), tokenizer.vocab()).unwrap();
+        let source = || BatchSource::new(pairs.clone(), masker.clone(), 0, 9);
+        let mut a = source();
+        let whole: Vec<MlmBatch> = (0..3 * n).step_by(4).map(|s| a.batch(s, 4)).collect();
+        assert!(whole
+            .iter()
+            .all(|b| b.next_sentence_labels.len() == b.batch));
+        assert!(whole[0].token_type_ids.contains(&1));
+        // Any batch computed afresh is the one the run saw.
+        let mut b = source();
+        assert_eq!(b.batch(2 * n, 4), a.batch(2 * n, 4));
+        // The second pass serves other instances than the first.
+        let pass = |s: &mut BatchSource, p: u64| -> Vec<(Vec<u32>, i32)> {
+            let batch = s.batch(p * n, n as usize);
+            let mut rows: Vec<(Vec<u32>, i32)> = (0..batch.batch)
+                .map(|r| {
+                    let row = r * batch.seq_len..(r + 1) * batch.seq_len;
+                    let ids = batch.input_ids[row.clone()]
+                        .iter()
+                        .zip(&batch.labels[row])
+                        .map(|(&id, &l)| if l >= 0 { l as u32 } else { id })
+                        .collect();
+                    (ids, batch.next_sentence_labels[r])
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        let first = pass(&mut b, 0);
+        let second = pass(&mut b, 1);
+        assert_eq!(first.len(), second.len());
+        assert_ne!(first, second);
     }
 }

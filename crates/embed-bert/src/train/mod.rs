@@ -2,8 +2,10 @@
 //! passes ([`MlmModel`]), optionally with next-sentence prediction.
 //!
 //! Parameters live in a [`ParameterStore`](embed_core::params::ParameterStore)
-//! under Hugging Face's `BertForMaskedLM` names, so a checkpoint written
-//! here loads in `transformers` and the other way round. The layers come
+//! under Hugging Face's `BertForMaskedLM` names (`BertForPreTraining`'s
+//! with the next-sentence head of [`next_sentence`], trained on the
+//! sentence pairs of [`pairs`]), so a checkpoint written here loads in
+//! `transformers` and the other way round. The layers come
 //! from [`embed_core::nn`], each checked against finite differences.
 
 pub mod checkpoint;

@@ -17,9 +17,14 @@
 //! A chunk of one sentence always gets a random B. The longer segment is
 //! then cut, one token at a time from its front or back at random, until
 //! the pair fits. Each instance becomes `[CLS] A [SEP] B [SEP]`, token type
-//! 0 up to the first `[SEP]` and 1 after it. Everything random comes from
-//! one generator seeded by the caller, so the instances are the same on
-//! every run with that seed.
+//! 0 up to the first `[SEP]` and 1 after it.
+//!
+//! Everything random comes from one generator seeded by the caller, so the
+//! instances are the same on every run with that seed. Like the
+//! reference's `dupe_factor`, which writes the corpus several times with
+//! different draws, [`SentencePairs::round`] draws the instances afresh for
+//! each pass over the corpus (other splits, other random segments, other
+//! labels), so that a model cannot learn the pairs by heart.
 //!
 //! ```
 //! use embed_bert::train::data::TokenStream;
@@ -41,7 +46,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use embed_core::seed::{self, Rng};
+use embed_core::seed::{self, derive_seed, Rng};
 use embed_core::{Error, Result};
 use rand::Rng as _;
 
@@ -80,14 +85,52 @@ impl SentencePair {
     }
 }
 
-/// Sentence-pair instances of a corpus (see the [module](self) docs).
+/// The documents instances are drawn from: the token ids and each
+/// document's sentences.
+#[derive(Debug, PartialEq, Eq)]
+struct PairCorpus {
+    ids: Arc<Vec<u32>>,
+    documents: Vec<Vec<Range<usize>>>,
+}
+
+impl PairCorpus {
+    /// Checks that random segments have another document to come from.
+    fn check(&self) -> Result<()> {
+        if self.documents.len() < 2 {
+            return Err(Error::invalid_parameter(
+                "nsp",
+                format!(
+                    "next-sentence prediction needs at least two documents (separated by blank lines) for its random segments; the corpus has {}",
+                    self.documents.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Round `round` of the instances, drawn with a generator seeded by
+    /// `seed` and the round.
+    fn instances(&self, max_length: usize, seed: u64, round: u64) -> Vec<SentencePair> {
+        let mut rng = seed::rng(seed, round);
+        let mut pairs = Vec::new();
+        for d in 0..self.documents.len() {
+            document_pairs(&self.documents, d, max_length - 3, &mut rng, &mut pairs);
+        }
+        pairs
+    }
+}
+
+/// Sentence-pair instances of a corpus (see the [module](self) docs): one
+/// round of draws.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentencePairs {
-    ids: Arc<Vec<u32>>,
+    corpus: Arc<PairCorpus>,
     pairs: Vec<SentencePair>,
     max_length: usize,
     cls: u32,
     sep: u32,
+    seed: u64,
+    round: u64,
 }
 
 impl SentencePairs {
@@ -110,31 +153,59 @@ impl SentencePairs {
                 ),
             ));
         }
-        let documents: Vec<&[Range<usize>]> = (0..stream.documents())
-            .map(|d| stream.document_sentences(d))
+        let documents: Vec<Vec<Range<usize>>> = (0..stream.documents())
+            .map(|d| stream.document_sentences(d).to_vec())
             .filter(|sentences| !sentences.is_empty())
             .collect();
-        if documents.len() < 2 {
-            return Err(Error::invalid_parameter(
-                "nsp",
-                format!(
-                    "next-sentence prediction needs at least two documents (separated by blank lines) for its random segments; the corpus has {}",
-                    documents.len()
-                ),
-            ));
-        }
-        let mut rng = seed::rng(seed, 0);
-        let mut pairs = Vec::new();
-        for d in 0..documents.len() {
-            document_pairs(&documents, d, max_length - 3, &mut rng, &mut pairs);
-        }
-        Ok(SentencePairs {
+        let corpus = PairCorpus {
             ids: Arc::new(stream.ids().to_vec()),
-            pairs,
+            documents,
+        };
+        corpus.check()?;
+        Ok(SentencePairs {
+            pairs: corpus.instances(max_length, seed, 0),
+            corpus: Arc::new(corpus),
             max_length,
             cls,
             sep,
+            seed,
+            round: 0,
         })
+    }
+
+    /// The instances of the same corpus drawn afresh for round `round`
+    /// (round 0 gives those [`SentencePairs::new`] drew). The number of
+    /// instances varies a little from round to round.
+    ///
+    /// ```
+    /// # use embed_bert::train::data::TokenStream;
+    /// # use embed_bert::train::pairs::SentencePairs;
+    /// # use embed_bert::{Tokenizer, TokenizerConfig, Vocab};
+    /// # let vocab = Vocab::from_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b"]);
+    /// # let tokenizer = Tokenizer::new(vocab, TokenizerConfig::default())?;
+    /// let text = "a b\nb a\na a\nb b\n\n".repeat(10);
+    /// let stream = TokenStream::from_reader(text.as_bytes(), "c".as_ref(), &tokenizer)?;
+    /// let pairs = SentencePairs::new(&stream, 8, 2, 3, 1)?;
+    /// assert_eq!(pairs.round(1).round(0), pairs);
+    /// assert_ne!(pairs.round(1), pairs);
+    /// # Ok::<(), embed_core::Error>(())
+    /// ```
+    pub fn round(&self, round: u64) -> SentencePairs {
+        SentencePairs {
+            corpus: Arc::clone(&self.corpus),
+            pairs: if round == self.round {
+                self.pairs.clone()
+            } else {
+                self.corpus.instances(self.max_length, self.seed, round)
+            },
+            round,
+            ..*self
+        }
+    }
+
+    /// Number of documents the instances are drawn from.
+    pub fn documents(&self) -> usize {
+        self.corpus.documents.len()
     }
 
     /// Number of instances.
@@ -178,10 +249,10 @@ impl SentencePairs {
         let pair = &self.pairs[index];
         ids.clear();
         ids.push(self.cls);
-        ids.extend_from_slice(&self.ids[pair.a.clone()]);
+        ids.extend_from_slice(&self.corpus.ids[pair.a.clone()]);
         ids.push(self.sep);
         let first = ids.len();
-        ids.extend_from_slice(&self.ids[pair.b.clone()]);
+        ids.extend_from_slice(&self.corpus.ids[pair.b.clone()]);
         ids.push(self.sep);
         types.clear();
         types.resize(first, 0);
@@ -193,38 +264,62 @@ impl SentencePairs {
         self.pairs.truncate(count);
     }
 
-    /// Splits off the last `fraction` of the instances (at least one, and
-    /// leaving at least one) as a held-out set; `None` when there are fewer
-    /// than two or `fraction` is not in (0, 1). The instances follow the
-    /// corpus, so these are the pairs of its last documents (their random
-    /// segments may come from anywhere).
-    pub fn split_off_tail(&mut self, fraction: f64) -> Option<SentencePairs> {
-        if !(fraction > 0.0 && fraction < 1.0) || self.len() < 2 {
+    /// Splits off a held-out set of about `fraction` of the documents —
+    /// every `k`-th, `k = round(1 / fraction)`, so that they are spread
+    /// over the corpus and a held-out pair's random segment comes from
+    /// across it too — each part with its instances drawn afresh from its
+    /// own documents, so no document serves both. `None` when `fraction`
+    /// is not in (0, 1) or either part would have fewer than two
+    /// documents.
+    pub fn split_off_documents(&mut self, fraction: f64) -> Option<SentencePairs> {
+        if !(fraction > 0.0 && fraction < 1.0) {
             return None;
         }
-        let n = self.len();
-        let held = ((n as f64 * fraction).round() as usize).clamp(1, n - 1);
-        let tail = self.pairs.split_off(n - held);
-        Some(SentencePairs {
-            ids: Arc::clone(&self.ids),
-            pairs: tail,
-            max_length: self.max_length,
-            cls: self.cls,
-            sep: self.sep,
-        })
+        let every = ((1.0 / fraction).round() as usize).max(2);
+        let all = &self.corpus.documents;
+        let held: Vec<Vec<Range<usize>>> =
+            all.iter().skip(every - 1).step_by(every).cloned().collect();
+        let kept: Vec<Vec<Range<usize>>> = all
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| d % every != every - 1)
+            .map(|(_, doc)| doc.clone())
+            .collect();
+        if held.len() < 2 || kept.len() < 2 {
+            return None;
+        }
+        let part = |documents| PairCorpus {
+            ids: Arc::clone(&self.corpus.ids),
+            documents,
+        };
+        let (held, kept) = (part(held), part(kept));
+        let held_seed = derive_seed(self.seed, HELD_OUT_STREAM);
+        let tail = SentencePairs {
+            pairs: held.instances(self.max_length, held_seed, 0),
+            corpus: Arc::new(held),
+            seed: held_seed,
+            round: 0,
+            ..*self
+        };
+        self.pairs = kept.instances(self.max_length, self.seed, self.round);
+        self.corpus = Arc::new(kept);
+        Some(tail)
     }
 }
+
+/// Stream number of the held-out part's generator.
+const HELD_OUT_STREAM: u64 = 0x484f_4c44; // "HOLD"
 
 /// The instances of document `d`, appended to `out` (the reference's
 /// `create_instances_from_document`).
 fn document_pairs(
-    documents: &[&[Range<usize>]],
+    documents: &[Vec<Range<usize>>],
     d: usize,
     max_tokens: usize,
     rng: &mut Rng,
     out: &mut Vec<SentencePair>,
 ) {
-    let document = documents[d];
+    let document = &documents[d];
     let target = if rng.gen::<f64>() < SHORT_SEQUENCE_PROB {
         rng.gen_range(2..=max_tokens)
     } else {
@@ -254,7 +349,7 @@ fn document_pairs(
                         break;
                     }
                 }
-                let source = documents[other];
+                let source = &documents[other];
                 let first = rng.gen_range(0..source.len());
                 let mut last = first;
                 while source[last].end - source[first].start < wanted && last + 1 < source.len() {
@@ -460,15 +555,46 @@ mod tests {
     }
 
     #[test]
-    fn the_held_out_tail_is_the_last_instances() {
-        let shape = vec![vec![2, 3, 2, 4]; 10];
+    fn held_out_documents_are_spread_and_kept_apart() {
+        let shape = vec![vec![2, 3, 2, 4]; 20];
         let stream = stream(&corpus(&shape));
         let mut pairs = SentencePairs::new(&stream, 9, CLS, SEP, 2).unwrap();
-        let all: Vec<_> = (0..pairs.len()).map(|k| pairs.sequence(k)).collect();
-        let tail = pairs.split_off_tail(0.25).unwrap();
-        assert_eq!(pairs.len() + tail.len(), all.len());
-        for k in 0..tail.len() {
-            assert_eq!(tail.sequence(k), all[pairs.len() + k]);
+        let held = pairs.split_off_documents(0.25).unwrap();
+        assert_eq!((pairs.documents(), held.documents()), (15, 5));
+        // Held-out documents are 3, 7, 11, …: no segment of either part
+        // comes from the other's documents.
+        let held_docs = |at: usize| locate(&stream, at) % 4 == 3;
+        for k in 0..held.len() {
+            let p = held.pair(k);
+            assert!(held_docs(p.a.start) && held_docs(p.b.start), "{p:?}");
+        }
+        for k in 0..pairs.len() {
+            let p = pairs.pair(k);
+            assert!(!held_docs(p.a.start) && !held_docs(p.b.start), "{p:?}");
+        }
+        // Rounds after the split stay within the part.
+        let again = pairs.round(3);
+        assert!((0..again.len()).all(|k| !held_docs(again.pair(k).b.start)));
+        assert!(SentencePairs::new(&stream, 9, CLS, SEP, 2)
+            .unwrap()
+            .split_off_documents(0.0)
+            .is_none());
+    }
+
+    #[test]
+    fn rounds_draw_other_instances_of_the_same_corpus() {
+        let shape = vec![vec![3, 2, 4, 3, 2]; 30];
+        let stream = stream(&corpus(&shape));
+        let pairs = SentencePairs::new(&stream, 12, CLS, SEP, 5).unwrap();
+        let second = pairs.round(1);
+        assert_ne!(second.pairs, pairs.pairs);
+        assert_eq!(second, pairs.round(1), "a round is reproducible");
+        assert_eq!(second.round(0), pairs);
+        let n = pairs.len() as f64;
+        assert!((second.len() as f64 - n).abs() < 0.2 * n);
+        for k in 0..second.len() {
+            let p = second.pair(k);
+            assert!(p.a.len() + p.b.len() + 3 <= 12);
         }
     }
 }

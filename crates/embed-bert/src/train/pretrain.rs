@@ -103,8 +103,9 @@ pub struct PretrainConfig {
     /// Evaluate on the held-out data every this many steps (0: only at the
     /// end).
     pub eval_every: u64,
-    /// Fraction of the training sequences (the last ones) held out for
-    /// evaluation when no evaluation corpus is given; 0 holds out nothing.
+    /// Fraction of the training data held out for evaluation when no
+    /// evaluation corpus is given (the last sequences; with `nsp`, every
+    /// `round(1 / holdout)`-th document); 0 holds out nothing.
     pub holdout: f64,
     /// Evaluate at most this many held-out sequences (0: all).
     pub eval_max_sequences: usize,
@@ -341,7 +342,7 @@ impl std::fmt::Debug for Pretrainer {
 
 impl Pretrainer {
     /// A run of `model` on the tokenized corpus `train`, evaluated on
-    /// `eval` (or on the held-out tail of `train` when `config.holdout >
+    /// `eval` (or on a held-out part of `train` when `config.holdout >
     /// 0`). Checks the settings, that the vocabulary has the special tokens
     /// and matches the model, and that sequences fit the position table.
     /// The model gets a fresh next-sentence head when `config.nsp` asks for
@@ -400,7 +401,7 @@ impl Pretrainer {
         ]));
         let eval_sequences = match eval {
             Some(stream) => Some(prepare(stream, EVAL_PAIRS_STREAM)?),
-            None if config.holdout > 0.0 => train_sequences.split_off_tail(config.holdout),
+            None if config.holdout > 0.0 => train_sequences.split_off_held_out(config.holdout),
             None => None,
         };
         let eval = eval_sequences.map(|s| {
