@@ -20,6 +20,16 @@ use embed_core::nn::fastmath::{max8, sum8};
 /// Rows per parallel task in element-wise work.
 const ROWS_PER_TASK: usize = 16;
 
+/// Where a layer runs: split across the current rayon pool, or on the
+/// calling thread alone (when the caller already runs one task per thread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// Split across the current rayon pool.
+    Pool,
+    /// On the calling thread only.
+    Caller,
+}
+
 /// A dense layer `y = x · W + b`, with `W` stored `[inputs, outputs]`.
 ///
 /// Inputs of a few rows (one short sentence) are multiplied with a copy of
@@ -78,13 +88,26 @@ impl Linear {
         self.weight.ncols()
     }
 
-    /// `out = x · W + b` (`out += x · W + b` when `accumulate`).
+    /// `out = x · W + b` (`out += x · W + b` when `accumulate`), split
+    /// across the current rayon pool.
     pub fn forward_into(
+        &self,
+        x: ArrayView2<'_, f32>,
+        out: ArrayViewMut2<'_, f32>,
+        accumulate: bool,
+    ) {
+        self.forward_into_on(x, out, accumulate, Threads::Pool);
+    }
+
+    /// [`Linear::forward_into`] on the pool or on the calling thread alone.
+    pub fn forward_into_on(
         &self,
         x: ArrayView2<'_, f32>,
         mut out: ArrayViewMut2<'_, f32>,
         accumulate: bool,
+        threads: Threads,
     ) {
+        let parallel = threads == Threads::Pool;
         if accumulate {
             out += &self.bias;
         } else {
@@ -94,9 +117,9 @@ impl Linear {
             let panels = self
                 .panels
                 .get_or_init(|| ColumnPanels::new(self.weight.view()));
-            matmul_panels_into(x, panels, out, true, true);
+            matmul_panels_into(x, panels, out, true, parallel);
         } else {
-            matmul_into(x, self.weight.view(), out, true, true);
+            matmul_into(x, self.weight.view(), out, true, parallel);
         }
     }
 
@@ -144,24 +167,34 @@ impl LayerNorm {
     /// ln.forward_inplace(x.view_mut());
     /// assert_eq!(x, array![[-1.0, 1.5]]);
     /// ```
-    pub fn forward_inplace(&self, mut x: ArrayViewMut2<'_, f32>) {
+    pub fn forward_inplace(&self, x: ArrayViewMut2<'_, f32>) {
+        self.forward_inplace_on(x, Threads::Pool);
+    }
+
+    /// [`LayerNorm::forward_inplace`] on the pool or on the calling thread.
+    pub fn forward_inplace_on(&self, mut x: ArrayViewMut2<'_, f32>, threads: Threads) {
         let weight = self.weight.view();
         let bias = self.bias.view();
         let eps = self.eps;
-        x.axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
-            .into_par_iter()
-            .for_each(|mut rows| {
-                for mut row in rows.rows_mut() {
-                    match row.as_slice_mut() {
-                        Some(row) => layer_norm_row(row, weight, bias, eps),
-                        None => {
-                            let mut owned = row.to_vec();
-                            layer_norm_row(&mut owned, weight, bias, eps);
-                            row.assign(&ArrayView1::from(&owned));
-                        }
+        let normalise = |mut rows: ArrayViewMut2<'_, f32>| {
+            for mut row in rows.rows_mut() {
+                match row.as_slice_mut() {
+                    Some(row) => layer_norm_row(row, weight, bias, eps),
+                    None => {
+                        let mut owned = row.to_vec();
+                        layer_norm_row(&mut owned, weight, bias, eps);
+                        row.assign(&ArrayView1::from(&owned));
                     }
                 }
-            });
+            }
+        };
+        match threads {
+            Threads::Pool => x
+                .axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
+                .into_par_iter()
+                .for_each(normalise),
+            Threads::Caller => normalise(x),
+        }
     }
 }
 
@@ -213,17 +246,27 @@ pub enum Activation {
 
 impl Activation {
     /// Applies the activation to every element, in parallel over rows.
-    pub fn forward_inplace(self, mut x: ArrayViewMut2<'_, f32>) {
-        x.axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
-            .into_par_iter()
-            .for_each(|mut rows| match rows.as_slice_mut() {
-                Some(xs) => self.apply(xs),
-                None => rows.mapv_inplace(|v| {
-                    let mut one = [v];
-                    self.apply(&mut one);
-                    one[0]
-                }),
-            });
+    pub fn forward_inplace(self, x: ArrayViewMut2<'_, f32>) {
+        self.forward_inplace_on(x, Threads::Pool);
+    }
+
+    /// [`Activation::forward_inplace`] on the pool or on the calling thread.
+    pub fn forward_inplace_on(self, mut x: ArrayViewMut2<'_, f32>, threads: Threads) {
+        let activate = |mut rows: ArrayViewMut2<'_, f32>| match rows.as_slice_mut() {
+            Some(xs) => self.apply(xs),
+            None => rows.mapv_inplace(|v| {
+                let mut one = [v];
+                self.apply(&mut one);
+                one[0]
+            }),
+        };
+        match threads {
+            Threads::Pool => x
+                .axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
+                .into_par_iter()
+                .for_each(activate),
+            Threads::Caller => activate(x),
+        }
     }
 
     /// Applies the activation to a slice.

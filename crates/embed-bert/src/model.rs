@@ -22,7 +22,7 @@ use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayViewMut2, Axis, Ix1, I
 use rayon::prelude::*;
 
 use crate::config::BertConfig;
-use crate::layers::{attention_head, Activation, LayerNorm, Linear};
+use crate::layers::{attention_head, Activation, LayerNorm, Linear, Threads};
 use crate::tokenizer::PaddedBatch;
 use crate::weights::read_safetensors;
 
@@ -138,6 +138,10 @@ pub struct SelfAttention {
     pub heads: usize,
 }
 
+/// Attention work (batch · length² · hidden) below which the heads run on
+/// the calling thread: one sentence of 12 tokens is about 55,000.
+const ATTENTION_PARALLEL_MIN_WORK: usize = 1 << 18;
+
 thread_local! {
     /// Attention-score scratch, one per worker thread.
     static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -174,37 +178,70 @@ impl SelfAttention {
         &self,
         qkv: ArrayView2<'_, f32>,
         key_mask: ArrayView2<'_, bool>,
+        context: ArrayViewMut2<'_, f32>,
+    ) {
+        self.attend_on(qkv, key_mask, context, Threads::Pool);
+    }
+
+    /// [`SelfAttention::attend`] on the pool (across sequences and heads)
+    /// or on the calling thread.
+    pub fn attend_on(
+        &self,
+        qkv: ArrayView2<'_, f32>,
+        key_mask: ArrayView2<'_, bool>,
         mut context: ArrayViewMut2<'_, f32>,
+        threads: Threads,
     ) {
         let t_len = key_mask.ncols();
         let hidden = context.ncols();
         let d = hidden / self.heads;
-        context
-            .axis_chunks_iter_mut(Axis(0), t_len)
-            .into_par_iter()
-            .zip(key_mask.axis_iter(Axis(0)).into_par_iter())
-            .enumerate()
-            .for_each(|(b, (mut seq_context, mask))| {
-                let rows = qkv.slice(s![b * t_len..(b + 1) * t_len, ..]);
-                let mask = mask.as_slice().expect("mask rows are contiguous");
-                seq_context
-                    .axis_chunks_iter_mut(Axis(1), d)
-                    .into_par_iter()
-                    .enumerate()
-                    .for_each(|(head, out)| {
-                        let col = head * d;
-                        let q = rows.slice(s![.., col..col + d]);
-                        let k = rows.slice(s![.., hidden + col..hidden + col + d]);
-                        let v = rows.slice(s![.., 2 * hidden + col..2 * hidden + col + d]);
-                        SCORES.with(|scores| {
-                            let mut scores = scores.borrow_mut();
-                            scores.resize(t_len * t_len, 0.0);
-                            let scores = ArrayViewMut2::from_shape((t_len, t_len), &mut scores[..])
-                                .expect("scratch sized to t×t");
-                            attention_head(q, k, v, mask, scores, out);
-                        });
-                    });
+        // A short batch's attention costs less than waking the pool.
+        let work = key_mask.nrows() * t_len * t_len * hidden;
+        let threads = if work < ATTENTION_PARALLEL_MIN_WORK {
+            Threads::Caller
+        } else {
+            threads
+        };
+        let head = |b: usize, mask: &[bool], (head, out): (usize, ArrayViewMut2<'_, f32>)| {
+            let rows = qkv.slice(s![b * t_len..(b + 1) * t_len, ..]);
+            let col = head * d;
+            let q = rows.slice(s![.., col..col + d]);
+            let k = rows.slice(s![.., hidden + col..hidden + col + d]);
+            let v = rows.slice(s![.., 2 * hidden + col..2 * hidden + col + d]);
+            SCORES.with(|scores| {
+                let mut scores = scores.borrow_mut();
+                scores.resize(t_len * t_len, 0.0);
+                let scores = ArrayViewMut2::from_shape((t_len, t_len), &mut scores[..])
+                    .expect("scratch sized to t×t");
+                attention_head(q, k, v, mask, scores, out);
             });
+        };
+        match threads {
+            Threads::Pool => context
+                .axis_chunks_iter_mut(Axis(0), t_len)
+                .into_par_iter()
+                .zip(key_mask.axis_iter(Axis(0)).into_par_iter())
+                .enumerate()
+                .for_each(|(b, (mut seq_context, mask))| {
+                    let mask = mask.as_slice().expect("mask rows are contiguous");
+                    seq_context
+                        .axis_chunks_iter_mut(Axis(1), d)
+                        .into_par_iter()
+                        .enumerate()
+                        .for_each(|job| head(b, mask, job));
+                }),
+            Threads::Caller => {
+                let sequences = context.axis_chunks_iter_mut(Axis(0), t_len);
+                for (b, (mut seq_context, mask)) in
+                    sequences.zip(key_mask.axis_iter(Axis(0))).enumerate()
+                {
+                    let mask = mask.as_slice().expect("mask rows are contiguous");
+                    for job in seq_context.axis_chunks_iter_mut(Axis(1), d).enumerate() {
+                        head(b, mask, job);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -286,7 +323,7 @@ impl EncoderLayer {
             intermediate: Array2::zeros((tokens, self.feed_forward.intermediate.outputs())),
             residual: Array2::zeros((tokens, self.attention.output.outputs())),
         };
-        self.forward_with(hidden, key_mask, &mut ws);
+        self.forward_with(hidden, key_mask, &mut ws, Threads::Pool);
     }
 
     /// [`EncoderLayer::forward`] with buffers reused across layers.
@@ -295,25 +332,33 @@ impl EncoderLayer {
         hidden: &mut Array2<f32>,
         key_mask: ArrayView2<'_, bool>,
         ws: &mut Workspace,
+        threads: Threads,
     ) {
         let att = &self.attention;
         att.qkv
-            .forward_into(hidden.view(), ws.qkv.view_mut(), false);
-        att.attend(ws.qkv.view(), key_mask, ws.context.view_mut());
+            .forward_into_on(hidden.view(), ws.qkv.view_mut(), false, threads);
+        att.attend_on(ws.qkv.view(), key_mask, ws.context.view_mut(), threads);
         ws.residual.assign(hidden);
         att.output
-            .forward_into(ws.context.view(), ws.residual.view_mut(), true);
-        att.layer_norm.forward_inplace(ws.residual.view_mut());
+            .forward_into_on(ws.context.view(), ws.residual.view_mut(), true, threads);
+        att.layer_norm
+            .forward_inplace_on(ws.residual.view_mut(), threads);
         std::mem::swap(hidden, &mut ws.residual);
 
         let ff = &self.feed_forward;
         ff.intermediate
-            .forward_into(hidden.view(), ws.intermediate.view_mut(), false);
-        ff.activation.forward_inplace(ws.intermediate.view_mut());
+            .forward_into_on(hidden.view(), ws.intermediate.view_mut(), false, threads);
+        ff.activation
+            .forward_inplace_on(ws.intermediate.view_mut(), threads);
         ws.residual.assign(hidden);
-        ff.output
-            .forward_into(ws.intermediate.view(), ws.residual.view_mut(), true);
-        ff.layer_norm.forward_inplace(ws.residual.view_mut());
+        ff.output.forward_into_on(
+            ws.intermediate.view(),
+            ws.residual.view_mut(),
+            true,
+            threads,
+        );
+        ff.layer_norm
+            .forward_inplace_on(ws.residual.view_mut(), threads);
         std::mem::swap(hidden, &mut ws.residual);
     }
 }
@@ -421,11 +466,37 @@ impl BertModel {
             hidden_states.push(to_3d(&hidden));
         }
         let key_mask = batch.attention_mask.mapv(|m| m != 0);
-        let mut ws = Workspace::new(b * t, &self.config);
-        for layer in &self.layers {
-            layer.forward_with(&mut hidden, key_mask.view(), &mut ws);
-            if all_hidden_states {
-                hidden_states.push(to_3d(&hidden));
+        let groups = sequence_groups(b, t, rayon::current_num_threads());
+        if groups > 1 {
+            let per_group = b.div_ceil(groups);
+            let outputs: Vec<Vec<Array2<f32>>> = hidden
+                .axis_chunks_iter(Axis(0), per_group * t)
+                .into_par_iter()
+                .zip(
+                    key_mask
+                        .axis_chunks_iter(Axis(0), per_group)
+                        .into_par_iter(),
+                )
+                .map(|(rows, mask)| self.encode_group(rows.to_owned(), mask, all_hidden_states))
+                .collect();
+            let kept = outputs.first().map_or(0, Vec::len);
+            let mut outputs: Vec<_> = outputs.into_iter().map(Vec::into_iter).collect();
+            for _ in 0..kept {
+                let parts: Vec<Array2<f32>> =
+                    outputs.iter_mut().filter_map(Iterator::next).collect();
+                let views: Vec<_> = parts.iter().map(Array2::view).collect();
+                hidden = ndarray::concatenate(Axis(0), &views).expect("groups share the width");
+                if all_hidden_states {
+                    hidden_states.push(to_3d(&hidden));
+                }
+            }
+        } else {
+            let mut ws = Workspace::new(b * t, &self.config);
+            for layer in &self.layers {
+                layer.forward_with(&mut hidden, key_mask.view(), &mut ws, Threads::Pool);
+                if all_hidden_states {
+                    hidden_states.push(to_3d(&hidden));
+                }
             }
         }
         let last_hidden_state = hidden
@@ -445,6 +516,52 @@ impl BertModel {
             hidden_states,
             pooler_output,
         })
+    }
+}
+
+impl BertModel {
+    /// Runs a group of whole sequences through every layer on the calling
+    /// thread. Returns each layer's output when `every_layer`, else only
+    /// the last one's.
+    fn encode_group(
+        &self,
+        mut hidden: Array2<f32>,
+        key_mask: ArrayView2<'_, bool>,
+        every_layer: bool,
+    ) -> Vec<Array2<f32>> {
+        let mut ws = Workspace::new(hidden.nrows(), &self.config);
+        let mut outputs = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.forward_with(&mut hidden, key_mask, &mut ws, Threads::Caller);
+            if every_layer || i + 1 == self.layers.len() {
+                outputs.push(hidden.clone());
+            }
+        }
+        outputs
+    }
+}
+
+/// How many groups of whole sequences a batch is encoded in, each group
+/// through every layer on one thread; 1 means every layer is split across
+/// the pool instead.
+///
+/// Groups need no synchronisation between layers or inside the matrix
+/// products, which is worth more than the finer split as long as each
+/// thread gets a full share of sequences (at most a fifth more than an
+/// even split) and enough rows for the products to run at full speed.
+fn sequence_groups(batch: usize, length: usize, threads: usize) -> usize {
+    /// Fewer rows per group are bound by reading the weights, which the
+    /// split products share between threads instead.
+    const MIN_GROUP_ROWS: usize = 128;
+    if threads < 2 || batch < threads {
+        return 1;
+    }
+    let per_group = batch.div_ceil(threads);
+    let balanced = 5 * per_group * threads <= 6 * batch;
+    if balanced && per_group * length >= MIN_GROUP_ROWS {
+        batch.div_ceil(per_group)
+    } else {
+        1
     }
 }
 
@@ -535,5 +652,102 @@ impl BertForMaskedLm {
             .into_shape_with_order((b, t, v))
             .expect("rows are batch·length");
         Ok((out, logits))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::MlmModel;
+
+    #[test]
+    fn sequence_groups_keep_threads_busy_and_products_large() {
+        // One thread, or fewer sequences than threads: split every layer.
+        assert_eq!(sequence_groups(8, 128, 1), 1);
+        assert_eq!(sequence_groups(1, 512, 2), 1);
+        // Even splits of enough rows.
+        assert_eq!(sequence_groups(8, 128, 2), 2);
+        assert_eq!(sequence_groups(32, 40, 2), 2);
+        assert_eq!(sequence_groups(32, 40, 4), 4);
+        // 5 sequences on 2 threads: 3 + 2 is within a fifth of 2.5 each.
+        assert_eq!(sequence_groups(5, 64, 2), 2);
+        // 3 on 2 threads would leave one idle half the time.
+        assert_eq!(sequence_groups(3, 128, 2), 1);
+        // Short rows per group: the products would be bound by the weights.
+        assert_eq!(sequence_groups(4, 12, 2), 1);
+    }
+
+    /// A random encoder (Hugging Face initialisation) of `layers` layers.
+    fn random_model(layers: usize) -> BertModel {
+        let config = BertConfig {
+            vocab_size: 40,
+            hidden_size: 32,
+            num_hidden_layers: layers,
+            num_attention_heads: 4,
+            intermediate_size: 64,
+            max_position_embeddings: 80,
+            ..BertConfig::tiny()
+        };
+        let mlm = MlmModel::init(&config, 7).unwrap();
+        let mut store = ParameterStore::new(0);
+        for (name, array) in mlm.params().iter() {
+            let name = name
+                .strip_prefix(crate::weights::BERT_PREFIX)
+                .unwrap_or(name);
+            store.insert(name, array.clone());
+        }
+        BertModel::from_store(config, &store).unwrap()
+    }
+
+    fn batch(b: usize, t: usize) -> PaddedBatch {
+        let mut attention_mask = Array2::ones((b, t));
+        // Padding at the end of every other sequence.
+        for row in (1..b).step_by(2) {
+            attention_mask
+                .slice_mut(s![row, t - 1 - row % t / 2..])
+                .fill(0);
+        }
+        PaddedBatch {
+            input_ids: Array2::from_shape_fn((b, t), |(i, j)| ((i * 31 + j * 7) % 39 + 1) as u32),
+            token_type_ids: Array2::from_shape_fn((b, t), |(_, j)| u32::from(j >= t / 2)),
+            attention_mask,
+        }
+    }
+
+    #[test]
+    fn grouped_sequences_give_the_outputs_of_split_layers() {
+        let model = random_model(3);
+        let batch = batch(6, 64);
+        let run_with = |threads: usize, every_layer: bool| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| model.forward(&batch, every_layer).unwrap())
+        };
+        let run = |threads: usize| run_with(threads, true);
+        assert_eq!(sequence_groups(6, 64, 1), 1);
+        assert_eq!(sequence_groups(6, 64, 2), 2);
+        assert_eq!(sequence_groups(6, 64, 3), 3);
+        let split = run(1);
+        for threads in [2, 3] {
+            let grouped = run(threads);
+            assert_eq!(grouped.hidden_states.len(), 4);
+            for (a, b) in split.hidden_states.iter().zip(&grouped.hidden_states) {
+                let worst = (a - b).mapv(f32::abs).fold(0.0f32, |m, &d| m.max(d));
+                // Same arithmetic per row; only the products' blocking may differ.
+                assert!(worst < 1e-5, "{threads} threads: differs by {worst}");
+            }
+            let worst = (&split.last_hidden_state - &grouped.last_hidden_state)
+                .mapv(f32::abs)
+                .fold(0.0f32, |m, &d| m.max(d));
+            assert!(
+                worst < 1e-5,
+                "{threads} threads: last layer differs by {worst}"
+            );
+            let last_only = run_with(threads, false);
+            assert!(last_only.hidden_states.is_empty());
+            assert_eq!(last_only.last_hidden_state, grouped.last_hidden_state);
+        }
     }
 }
