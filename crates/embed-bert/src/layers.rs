@@ -288,12 +288,20 @@ impl Activation {
     }
 }
 
-/// Runs `$body` compiled for AVX2+FMA when the CPU has them, otherwise
-/// for the baseline target; the body is the same code either way.
+/// Runs `$body` compiled for AVX-512 or AVX2+FMA when the CPU has them,
+/// otherwise for the baseline target; the body is the same code either
+/// way, and lane-wise, so every variant gives the same results.
 macro_rules! dispatch {
     ($name:ident, $arg:ident : $ty:ty, $body:block) => {
         #[cfg(target_arch = "x86_64")]
         {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn wide($arg: $ty) $body
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports the features the function was
+                // compiled for (checked just above).
+                return unsafe { wide($arg) };
+            }
             #[target_feature(enable = "avx2,fma")]
             unsafe fn $name($arg: $ty) $body
             if std::arch::is_x86_feature_detected!("avx2")

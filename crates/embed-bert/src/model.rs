@@ -138,10 +138,6 @@ pub struct SelfAttention {
     pub heads: usize,
 }
 
-/// Attention work (batch · length² · hidden) below which the heads run on
-/// the calling thread: one sentence of 12 tokens is about 55,000.
-const ATTENTION_PARALLEL_MIN_WORK: usize = 1 << 18;
-
 thread_local! {
     /// Attention-score scratch, one per worker thread.
     static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -195,13 +191,6 @@ impl SelfAttention {
         let t_len = key_mask.ncols();
         let hidden = context.ncols();
         let d = hidden / self.heads;
-        // A short batch's attention costs less than waking the pool.
-        let work = key_mask.nrows() * t_len * t_len * hidden;
-        let threads = if work < ATTENTION_PARALLEL_MIN_WORK {
-            Threads::Caller
-        } else {
-            threads
-        };
         let head = |b: usize, mask: &[bool], (head, out): (usize, ArrayViewMut2<'_, f32>)| {
             let rows = qkv.slice(s![b * t_len..(b + 1) * t_len, ..]);
             let col = head * d;
