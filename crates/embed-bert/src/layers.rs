@@ -292,33 +292,32 @@ impl Activation {
 /// otherwise for the baseline target; the body is the same code either
 /// way, and lane-wise, so every variant gives the same results.
 macro_rules! dispatch {
-    ($name:ident, $arg:ident : $ty:ty, $body:block) => {
+    ($name:ident, ($($arg:ident : $ty:ty),*) $(-> $ret:ty)?, $body:block) => {{
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = "avx512f,avx2,fma")]
-            unsafe fn wide($arg: $ty) $body
+            unsafe fn wide($($arg: $ty),*) $(-> $ret)? $body
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU supports the features the function was
                 // compiled for (checked just above).
-                return unsafe { wide($arg) };
+                return unsafe { wide($($arg),*) };
             }
             #[target_feature(enable = "avx2,fma")]
-            unsafe fn $name($arg: $ty) $body
+            unsafe fn $name($($arg: $ty),*) $(-> $ret)? $body
             if std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
             {
-                // SAFETY: the CPU supports the features the function was
-                // compiled for (checked just above).
-                return unsafe { $name($arg) };
+                // SAFETY: as above.
+                return unsafe { $name($($arg),*) };
             }
         }
         $body
-    };
+    }};
 }
 
 /// `x·Φ(x) = x/2·(1 + erf(x/√2))` over a slice.
 pub fn gelu_erf(xs: &mut [f32]) {
-    dispatch!(gelu_avx2, xs: &mut [f32], {
+    dispatch!(gelu_avx2, (xs: &mut [f32]), {
         for x in xs {
             *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
         }
@@ -327,7 +326,7 @@ pub fn gelu_erf(xs: &mut [f32]) {
 
 /// Softmax of one row in place (stable: the maximum is subtracted first).
 pub fn softmax_inplace(row: &mut [f32]) {
-    dispatch!(softmax_avx2, row: &mut [f32], {
+    dispatch!(softmax_avx2, (row: &mut [f32]), {
         let max = max8(row);
         for x in row.iter_mut() {
             *x = exp(*x - max);
@@ -337,6 +336,47 @@ pub fn softmax_inplace(row: &mut [f32]) {
             *x *= inv;
         }
     });
+}
+
+/// The unnormalised attention weights of one query's scores, in place:
+/// `exp(scale · (s + mask − max))`, `max` taken over `s + mask`. A key's
+/// `mask` is 0, or −∞ for a padded key, which gets weight 0. Returns the
+/// weights' sum, the softmax's divisor.
+///
+/// This is `softmax(scale · s + mask)` up to that division, which the
+/// caller applies to the `d`-wide output rather than the `t`-wide weights.
+/// When every key is padded, every weight is 1: Hugging Face's additive
+/// mask then leaves a uniform softmax.
+///
+/// ```
+/// use embed_bert::layers::attention_weights;
+/// let mut row = [2.0f32, 0.0, 7.0];
+/// let sum = attention_weights(&mut row, &[0.0, 0.0, f32::NEG_INFINITY], 0.5);
+/// assert_eq!(row[2], 0.0);
+/// assert!((row[0] - 1.0).abs() < 1e-6 && (row[1] - (-1.0f32).exp()).abs() < 1e-6);
+/// assert!((sum - row[0] - row[1]).abs() < 1e-6);
+/// ```
+///
+/// # Panics
+/// When `scores` and `mask` differ in length.
+pub fn attention_weights(scores: &mut [f32], mask: &[f32], scale: f32) -> f32 {
+    assert_eq!(scores.len(), mask.len(), "one mask entry per key");
+    dispatch!(weights_avx2, (scores: &mut [f32], mask: &[f32], scale: f32) -> f32, {
+        // Plain loops over the row, which the compiler vectorises.
+        for (x, &m) in scores.iter_mut().zip(mask) {
+            *x += m;
+        }
+        let max = max8(scores);
+        if max == f32::NEG_INFINITY {
+            scores.fill(1.0);
+            return scores.len() as f32;
+        }
+        // `exp` is 0 far below zero, so a padded key's −∞ gives 0.
+        for x in scores.iter_mut() {
+            *x = exp(scale * (*x - max));
+        }
+        sum8(scores)
+    })
 }
 
 /// Scaled dot-product attention of one sequence and head:
@@ -351,21 +391,34 @@ pub fn attention_head(
     v: ArrayView2<'_, f32>,
     key_mask: &[bool],
     mut scores: ArrayViewMut2<'_, f32>,
-    out: ArrayViewMut2<'_, f32>,
+    mut out: ArrayViewMut2<'_, f32>,
 ) {
     let scale = 1.0 / (q.ncols() as f32).sqrt();
     matmul_into(q, k.t(), scores.view_mut(), false, false);
-    for mut row in scores.rows_mut() {
-        let row = row.as_slice_mut().expect("scores buffer is contiguous");
-        for (s, &keep) in row.iter_mut().zip(key_mask) {
-            *s *= scale;
-            if !keep {
-                *s += f32::MIN;
-            }
+    SCRATCH.with(|scratch| {
+        let (mask, sums) = &mut *scratch.borrow_mut();
+        mask.clear();
+        mask.extend(
+            key_mask
+                .iter()
+                .map(|&keep| if keep { 0.0 } else { f32::NEG_INFINITY }),
+        );
+        sums.clear();
+        sums.extend(scores.rows_mut().into_iter().map(|mut row| {
+            let row = row.as_slice_mut().expect("scores buffer is contiguous");
+            attention_weights(row, mask, scale)
+        }));
+        matmul_into(scores.view(), v, out.view_mut(), false, false);
+        for (mut row, &sum) in out.rows_mut().into_iter().zip(sums.iter()) {
+            row *= 1.0 / sum;
         }
-        softmax_inplace(row);
-    }
-    matmul_into(scores.view(), v, out, false, false);
+    });
+}
+
+thread_local! {
+    /// One head's additive key mask and softmax divisors, per thread.
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 #[cfg(test)]
@@ -421,6 +474,49 @@ mod tests {
         assert!(worst < 3e-7, "max rel error {worst}");
         assert_eq!(exp(f32::MIN), 0.0);
         assert_eq!(exp(-100.0), 0.0);
+    }
+
+    #[test]
+    fn attention_weights_are_the_masked_softmax_up_to_their_sum() {
+        for len in 1..40 {
+            let scores: Vec<f32> = (0..len)
+                .map(|j| ((j * 37 % 11) as f32 - 5.0) * 1.7)
+                .collect();
+            let keep: Vec<bool> = (0..len).map(|j| j == 0 || j % 3 != 1).collect();
+            let scale = 0.125;
+            // Hugging Face's form: scaled scores plus the most negative f32.
+            let mut expected: Vec<f32> = scores
+                .iter()
+                .zip(&keep)
+                .map(|(&s, &k)| s * scale + if k { 0.0 } else { f32::MIN })
+                .collect();
+            softmax_inplace(&mut expected);
+            let mask: Vec<f32> = keep
+                .iter()
+                .map(|&k| if k { 0.0 } else { f32::NEG_INFINITY })
+                .collect();
+            let mut weights = scores.clone();
+            let sum = attention_weights(&mut weights, &mask, scale);
+            for (j, (w, e)) in weights.iter().zip(&expected).enumerate() {
+                assert!(
+                    (w / sum - e).abs() < 1e-6,
+                    "len {len}, key {j}: {} vs {e}",
+                    w / sum
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fully_padded_keys_get_uniform_weights_as_in_hugging_face() {
+        let mut expected = vec![3.0f32 * 0.5 + f32::MIN, -1.0 * 0.5 + f32::MIN];
+        softmax_inplace(&mut expected);
+        let mut weights = [3.0f32, -1.0];
+        let sum = attention_weights(&mut weights, &[f32::NEG_INFINITY; 2], 0.5);
+        assert_eq!(
+            [weights[0] / sum, weights[1] / sum],
+            [expected[0], expected[1]]
+        );
     }
 
     #[test]
