@@ -58,10 +58,6 @@ pub use super::next_sentence::{IS_NEXT, IS_RANDOM};
 /// model also sees short sequences.
 pub const SHORT_SEQUENCE_PROB: f64 = 0.1;
 
-/// Tries at drawing a document other than the current one, as in the
-/// reference.
-const RANDOM_DOCUMENT_TRIES: usize = 10;
-
 /// One instance: segments A and B as ranges of the token stream, and
 /// whether B is a random segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,12 +338,13 @@ fn document_pairs(
             let is_random = chunk.len() == 1 || rng.gen::<f64>() < 0.5;
             let b = if is_random {
                 let wanted = target.saturating_sub(a.len());
-                let mut other = d;
-                for _ in 0..RANDOM_DOCUMENT_TRIES {
-                    other = rng.gen_range(0..documents.len());
-                    if other != d {
-                        break;
-                    }
+                // Uniform over the other documents (at least one exists:
+                // checked at construction). The reference retries ten
+                // times and may keep A's own document, labelling its real
+                // continuation "random".
+                let mut other = rng.gen_range(0..documents.len() - 1);
+                if other >= d {
+                    other += 1;
                 }
                 let source = &documents[other];
                 let first = rng.gen_range(0..source.len());
