@@ -23,7 +23,7 @@ const ROWS_PER_TASK: usize = 16;
 /// Where a layer runs: split across the current rayon pool, or on the
 /// calling thread alone (when the caller already runs one task per thread).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Threads {
+pub(crate) enum Threads {
     /// Split across the current rayon pool.
     Pool,
     /// On the calling thread only.
@@ -100,7 +100,7 @@ impl Linear {
     }
 
     /// [`Linear::forward_into`] on the pool or on the calling thread alone.
-    pub fn forward_into_on(
+    pub(crate) fn forward_into_on(
         &self,
         x: ArrayView2<'_, f32>,
         mut out: ArrayViewMut2<'_, f32>,
@@ -172,7 +172,7 @@ impl LayerNorm {
     }
 
     /// [`LayerNorm::forward_inplace`] on the pool or on the calling thread.
-    pub fn forward_inplace_on(&self, mut x: ArrayViewMut2<'_, f32>, threads: Threads) {
+    pub(crate) fn forward_inplace_on(&self, mut x: ArrayViewMut2<'_, f32>, threads: Threads) {
         let weight = self.weight.view();
         let bias = self.bias.view();
         let eps = self.eps;
@@ -251,7 +251,7 @@ impl Activation {
     }
 
     /// [`Activation::forward_inplace`] on the pool or on the calling thread.
-    pub fn forward_inplace_on(self, mut x: ArrayViewMut2<'_, f32>, threads: Threads) {
+    pub(crate) fn forward_inplace_on(self, mut x: ArrayViewMut2<'_, f32>, threads: Threads) {
         let activate = |mut rows: ArrayViewMut2<'_, f32>| match rows.as_slice_mut() {
             Some(xs) => self.apply(xs),
             None => rows.mapv_inplace(|v| {

@@ -181,7 +181,7 @@ impl SelfAttention {
 
     /// [`SelfAttention::attend`] on the pool (across sequences and heads)
     /// or on the calling thread.
-    pub fn attend_on(
+    pub(crate) fn attend_on(
         &self,
         qkv: ArrayView2<'_, f32>,
         key_mask: ArrayView2<'_, bool>,
@@ -521,11 +521,12 @@ impl BertModel {
         let mut ws = Workspace::new(hidden.nrows(), &self.config);
         let mut outputs = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
-            layer.forward_with(&mut hidden, key_mask, &mut ws, Threads::Caller);
-            if every_layer || i + 1 == self.layers.len() {
+            if every_layer && i > 0 {
                 outputs.push(hidden.clone());
             }
+            layer.forward_with(&mut hidden, key_mask, &mut ws, Threads::Caller);
         }
+        outputs.push(hidden);
         outputs
     }
 }
