@@ -4,7 +4,9 @@
 Both run on the same token ids, back to back, in alternating rounds:
 forward + mean pooling + L2 normalisation for batch 32 x 40 tokens,
 8 x 128 tokens and 1 x 12 tokens, at 1 and 2 threads; then tokenisation
-alone (embed-bert vs the `tokenizers` backend) on the same texts.
+alone (embed-bert vs the `tokenizers` backend) on the same texts. Each
+workload is timed after a warm-up of at least two calls and 0.2 s, on
+both sides.
 
 Usage (from the repository root):
     cargo build --release -p embed-bert --example bert_speed
@@ -55,9 +57,17 @@ def make_inputs(tok, corpus, texts_path, n_texts):
     return {"batches": batches, "texts": texts}
 
 
+WARMUP_S = 0.2
+
+
 def median_ms(fn, reps):
-    for _ in range(2):
+    """Median of `reps` timed calls after a warm-up of at least two calls and
+    WARMUP_S seconds (the same rule as the Rust side's)."""
+    start = time.perf_counter()
+    calls = 0
+    while calls < 2 or time.perf_counter() - start < WARMUP_S:
         fn()
+        calls += 1
     times = []
     for _ in range(reps):
         start = time.perf_counter()

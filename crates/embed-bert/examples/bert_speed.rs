@@ -21,9 +21,17 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
+/// Warm-up before timing: at least two calls and this long (the same rule
+/// as `bert_bench.py`'s for PyTorch), so that short workloads are timed
+/// from warm caches on both sides.
+const WARMUP: std::time::Duration = std::time::Duration::from_millis(200);
+
 fn time<F: FnMut()>(reps: usize, mut f: F) -> f64 {
-    for _ in 0..2 {
+    let warmup = Instant::now();
+    let mut calls = 0;
+    while calls < 2 || warmup.elapsed() < WARMUP {
         f();
+        calls += 1;
     }
     median(
         (0..reps)
