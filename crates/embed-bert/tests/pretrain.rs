@@ -168,6 +168,32 @@ fn divergence_names_the_step_and_keeps_the_last_checkpoint() {
     assert!(MlmModel::from_pretrained(&ckpt).is_ok());
 }
 
+/// A loss that is NaN from the start stops the first step with an error
+/// saying which loss, for each of the two.
+#[test]
+fn a_non_finite_loss_names_the_step_and_the_loss() {
+    let cases = [
+        (config(2), "cls.predictions.bias", "masked-LM"),
+        (nsp_config(2), "cls.seq_relationship.bias", "next-sentence"),
+    ];
+    for (config, poisoned, which) in cases {
+        let tokenizer = tokenizer();
+        let stream =
+            TokenStream::from_reader(topic_corpus().as_bytes(), Path::new("corpus"), &tokenizer)
+                .unwrap();
+        let mut model = MlmModel::init(&model_config(), config.seed).unwrap();
+        model.set_next_sentence_head(config.nsp).unwrap();
+        model.params_mut().get_mut(poisoned).unwrap().fill(f32::NAN);
+        let mut run = Pretrainer::new(config, model, tokenizer, stream, None).unwrap();
+        let err = run.run(None, &mut PretrainLog::default()).unwrap_err();
+        let Error::Diverged { hint, .. } = &err else {
+            panic!("expected a divergence, got {err}");
+        };
+        assert!(hint.contains("step 1"), "{hint}");
+        assert!(hint.contains(&format!("the {which} loss")), "{hint}");
+    }
+}
+
 #[test]
 fn bad_settings_are_typed_errors_naming_the_cause() {
     let tokenizer = tokenizer();

@@ -842,21 +842,20 @@ impl MlmModel {
 }
 
 fn check_finite(stats: &MlmStats) -> Result<()> {
-    if !stats.loss_sum.is_finite() {
-        return Err(Error::Diverged {
-            epoch: 0,
-            loss: stats.loss_sum,
-            hint: "the masked-LM loss is not finite; lower the learning rate or clip gradients"
-                .into(),
-        });
-    }
-    if !stats.next_sentence_loss_sum.is_finite() {
-        return Err(Error::Diverged {
-            epoch: 0,
-            loss: stats.next_sentence_loss_sum,
-            hint: "the next-sentence loss is not finite; lower the learning rate or clip gradients"
-                .into(),
-        });
+    let losses = [
+        (stats.loss_sum, "masked-LM"),
+        (stats.next_sentence_loss_sum, "next-sentence"),
+    ];
+    for (loss, which) in losses {
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch: 0,
+                loss,
+                hint: format!(
+                    "the {which} loss is not finite; lower the learning rate or clip gradients"
+                ),
+            });
+        }
     }
     Ok(())
 }

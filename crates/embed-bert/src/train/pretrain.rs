@@ -632,18 +632,8 @@ impl Pretrainer {
             }
             Ok(())
         })?;
+        // Every batch's losses were checked finite by the model.
         let loss = stats.mean_loss();
-        if predicted > 0 && !loss.is_finite() {
-            return Err(divergence(step + 1, pass, loss, "the loss is not finite"));
-        }
-        if let Some(next) = stats.next_sentence_loss().filter(|l| !l.is_finite()) {
-            return Err(divergence(
-                step + 1,
-                pass,
-                next,
-                "the next-sentence loss is not finite",
-            ));
-        }
         let grad_norm = if self.config.clip > 0.0 {
             grads.clip_global_norm(self.config.clip)
         } else {
@@ -763,10 +753,15 @@ fn divergence(step: u64, pass: u64, loss: f64, what: &str) -> Error {
     }
 }
 
-/// Names the step in a divergence the model reports.
+/// Names the step and the pass in a divergence the model reports, keeping
+/// its hint (which says which loss).
 fn diverged_at(error: Error, step: u64, pass: u64) -> Error {
     match error {
-        Error::Diverged { loss, .. } => divergence(step, pass, loss, "the loss is not finite"),
+        Error::Diverged { loss, hint, .. } => Error::Diverged {
+            epoch: pass as usize,
+            loss,
+            hint: format!("at step {step}, {hint} (the last checkpoint written is kept)"),
+        },
         other => other,
     }
 }
