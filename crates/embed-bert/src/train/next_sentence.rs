@@ -15,6 +15,7 @@ use embed_core::nn::linear::{linear_backward, linear_forward};
 use embed_core::Result;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
+use super::pass::reshape;
 use super::tensors::{Dense, DenseGrad};
 
 /// Label of a pair whose segment B follows segment A.
@@ -56,13 +57,11 @@ impl HeadGrads {
     }
 }
 
-/// What the forward pass keeps for the backward pass. Reused between
-/// batches.
+/// What the forward pass keeps for the backward pass (the `[CLS]` rows
+/// stay with the caller). Reused between batches.
 #[derive(Debug, Default)]
 pub(crate) struct HeadCache {
-    /// The `[CLS]` rows, `[sequences, hidden]`.
-    cls: Array2<f32>,
-    /// `tanh(pooler(cls))`.
+    /// `tanh(pooler(cls))`, `[sequences, hidden]`.
     pooled: Array2<f32>,
     /// The two logits per sequence; their gradient after a training pass.
     logits: Array2<f32>,
@@ -74,12 +73,6 @@ impl HeadCache {
     /// The logits of the last forward pass (before any gradient was taken).
     pub fn logits(&self) -> &Array2<f32> {
         &self.logits
-    }
-}
-
-fn reshape(buf: &mut Array2<f32>, dim: (usize, usize)) {
-    if buf.dim() != dim {
-        *buf = Array2::zeros(dim);
     }
 }
 
@@ -95,11 +88,9 @@ pub(crate) fn forward(
     cache: &mut HeadCache,
 ) -> Result<CrossEntropyStats> {
     let (n, h) = cls.dim();
-    reshape(&mut cache.cls, (n, h));
-    cache.cls.assign(&cls);
     reshape(&mut cache.pooled, (n, h));
     linear_forward(
-        cache.cls.view(),
+        cls,
         w.pooler.weight,
         Some(w.pooler.bias),
         cache.pooled.view_mut(),
@@ -117,15 +108,17 @@ pub(crate) fn forward(
     softmax_cross_entropy(cache.logits.view_mut(), labels, grad_scale)
 }
 
-/// Backward pass from the logits' gradient left by [`forward`]: adds the
-/// parameters' gradients to `g` and the `[CLS]` rows' gradient to `d_cls`.
+/// Backward pass from the logits' gradient left by [`forward`] over the
+/// same `[CLS]` rows `cls`: adds the parameters' gradients to `g` and the
+/// rows' gradient to `d_cls`.
 pub(crate) fn backward(
     w: &HeadWeights<'_>,
+    cls: ArrayView2<'_, f32>,
     cache: &mut HeadCache,
     g: &mut HeadGrads,
     d_cls: ArrayViewMut2<'_, f32>,
 ) {
-    let (n, h) = cache.cls.dim();
+    let (n, h) = cls.dim();
     reshape(&mut cache.d_pooled, (n, h));
     linear_backward(
         cache.pooled.view(),
@@ -141,11 +134,11 @@ pub(crate) fn backward(
         .d_pooled
         .zip_mut_with(&cache.pooled, |d, &y| *d *= 1.0 - y * y);
     linear_backward(
-        cache.cls.view(),
+        cls,
         w.pooler.weight,
         cache.d_pooled.view(),
         Some(d_cls),
-        false,
+        true,
         g.pooler.weight.view_mut(),
         Some(g.pooler.bias.view_mut()),
     );
@@ -224,7 +217,7 @@ mod tests {
             forward(&w, cls.view(), &labels, Some(scale), &mut cache).unwrap();
             let mut g = HeadGrads::zeros(h);
             let mut d_cls = Array2::zeros((n, h));
-            backward(&w, &mut cache, &mut g, d_cls.view_mut());
+            backward(&w, cls.view(), &mut cache, &mut g, d_cls.view_mut());
 
             let step = 1e-2;
             let check = |name: &str, analytic: &[f32], numeric: &[f64]| -> Result<(), TestCaseError> {

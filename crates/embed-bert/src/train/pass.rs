@@ -94,7 +94,7 @@ fn hidden_dropout(
 
 /// `buf` shaped `dim`, reallocated only when the shape changes (its
 /// content is then unspecified: callers overwrite it).
-fn reshape(buf: &mut Array2<f32>, dim: (usize, usize)) {
+pub(crate) fn reshape(buf: &mut Array2<f32>, dim: (usize, usize)) {
     if buf.dim() != dim {
         *buf = Array2::zeros(dim);
     }
@@ -150,9 +150,6 @@ pub(crate) struct Pass {
     logits: Array2<f32>,
     /// The next-sentence head's activations, when it ran.
     next_sentence: HeadCache,
-    next_sentence_ran: bool,
-    /// Gradient of the `[CLS]` rows from the next-sentence head.
-    d_cls: Array2<f32>,
     scratch: Scratch,
 }
 
@@ -335,20 +332,15 @@ impl Pass {
         )?;
 
         // The next-sentence head, on the [CLS] row of every sequence.
-        self.next_sentence_ran = false;
         let mut next = CrossEntropyStats::default();
-        if let Some(head) = &w.next_sentence {
-            if !slice.next_sentence_labels.is_empty() {
-                let cls = last.slice(s![..;t, ..]);
-                next = next_sentence::forward(
-                    head,
-                    cls,
-                    slice.next_sentence_labels,
-                    grad_scale.map(|s| s.next_sentence),
-                    &mut self.next_sentence,
-                )?;
-                self.next_sentence_ran = true;
-            }
+        if let Some(head) = next_sentence_head(w, slice) {
+            next = next_sentence::forward(
+                head,
+                last.slice(s![..;t, ..]),
+                slice.next_sentence_labels,
+                grad_scale.map(|s| s.next_sentence),
+                &mut self.next_sentence,
+            )?;
         }
         Ok(PassStats {
             masked_lm,
@@ -374,21 +366,18 @@ impl Pass {
         if m > 0 {
             self.mlm_head_backward(w, c, g);
         }
-        if let (true, Some(head), Some(head_grads)) = (
-            self.next_sentence_ran,
-            &w.next_sentence,
-            g.next_sentence.as_mut(),
-        ) {
-            let sequences = n / slice.seq_len;
-            reshape(&mut self.d_cls, (sequences, h));
+        if let (Some(head), Some(head_grads)) =
+            (next_sentence_head(w, slice), g.next_sentence.as_mut())
+        {
+            // The encoder's output still holds the [CLS] rows the head saw.
+            let cls_rows = s![..;slice.seq_len, ..];
             next_sentence::backward(
                 head,
+                self.hidden[c.num_hidden_layers].slice(cls_rows),
                 &mut self.next_sentence,
                 head_grads,
-                self.d_cls.view_mut(),
+                self.scratch.hidden.slice_mut(cls_rows),
             );
-            let mut cls_rows = self.scratch.hidden.slice_mut(s![..;slice.seq_len, ..]);
-            cls_rows += &self.d_cls;
         }
         self.encoder_backward(w, c, slice, g)
     }
@@ -557,9 +546,20 @@ impl Pass {
         &self.logits
     }
 
-    /// The next-sentence logits (`[sequences, 2]`) of the last pass, when
-    /// the head ran.
-    pub fn next_sentence_logits(&self) -> Option<&Array2<f32>> {
-        self.next_sentence_ran.then(|| self.next_sentence.logits())
+    /// The next-sentence logits (`[sequences, 2]`) of the last pass that
+    /// ran the head.
+    pub fn next_sentence_logits(&self) -> &Array2<f32> {
+        self.next_sentence.logits()
     }
+}
+
+/// The next-sentence head's weights when the pass runs it: with the head
+/// and labels for it.
+fn next_sentence_head<'a, 'w>(
+    w: &'a Weights<'w>,
+    slice: &Slice<'_>,
+) -> Option<&'a next_sentence::HeadWeights<'w>> {
+    w.next_sentence
+        .as_ref()
+        .filter(|_| !slice.next_sentence_labels.is_empty())
 }
