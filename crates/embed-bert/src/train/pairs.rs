@@ -58,6 +58,25 @@ pub use super::next_sentence::{IS_NEXT, IS_RANDOM};
 /// model also sees short sequences.
 pub const SHORT_SEQUENCE_PROB: f64 = 0.1;
 
+/// The shortest sequence a pair needs: `[CLS] A [SEP] B [SEP]` with a
+/// token in each segment.
+pub(crate) const MIN_PAIR_LENGTH: usize = 5;
+
+/// Checks that sequences of at most `max_length` ids have room for a pair
+/// ([`MIN_PAIR_LENGTH`]); an [`Error::InvalidParameter`] named
+/// `max_length` otherwise.
+pub(crate) fn check_pair_length(max_length: usize) -> Result<()> {
+    if max_length < MIN_PAIR_LENGTH {
+        return Err(Error::invalid_parameter(
+            "max_length",
+            format!(
+                "must be at least {MIN_PAIR_LENGTH} with next-sentence prediction ([CLS] A [SEP] B [SEP]), got {max_length}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// One instance: segments A and B as ranges of the token stream, and
 /// whether B is a random segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,14 +160,7 @@ impl SentencePairs {
         sep: u32,
         seed: u64,
     ) -> Result<Self> {
-        if max_length < 5 {
-            return Err(Error::invalid_parameter(
-                "max_length",
-                format!(
-                    "must be at least 5 with next-sentence prediction ([CLS] A [SEP] B [SEP]), got {max_length}"
-                ),
-            ));
-        }
+        check_pair_length(max_length)?;
         let documents: Vec<Vec<Range<usize>>> = (0..stream.documents())
             .map(|d| stream.document_sentences(d).to_vec())
             .filter(|sentences| !sentences.is_empty())

@@ -62,7 +62,7 @@ use super::checkpoint::{
 };
 use super::data::{BatchSource, PackedSequences, TokenStream, TrainingSequences};
 use super::masking::{check_special_tokens, Masker, MaskingConfig, IGNORE_LABEL};
-use super::pairs::SentencePairs;
+use super::pairs::{check_pair_length, SentencePairs};
 use super::{GradScale, MlmModel, MlmStats};
 use crate::Tokenizer;
 
@@ -173,14 +173,8 @@ impl PretrainConfig {
                 ),
             ));
         }
-        if self.nsp && self.max_length < 5 {
-            return Err(Error::invalid_parameter(
-                "max_length",
-                format!(
-                    "must be at least 5 with next-sentence prediction ([CLS] A [SEP] B [SEP]), got {}",
-                    self.max_length
-                ),
-            ));
+        if self.nsp {
+            check_pair_length(self.max_length)?;
         }
         if !(self.clip.is_finite() && self.clip >= 0.0) {
             return Err(Error::invalid_parameter(
