@@ -897,11 +897,16 @@ mod tests {
         // Layer norms and biases away from 1 and 0, so that every path matters.
         for (i, (_, p)) in m.params_mut().iter_mut().enumerate() {
             if p.ndim() == 1 {
-                let mut rng = embed_core::seed::rng(9, i as u64);
-                p.mapv_inplace(|v| v + rand::Rng::gen_range(&mut rng, -0.3..0.3));
+                nudge(p, 9, i as u64);
             }
         }
         m
+    }
+
+    /// Adds noise in ±0.3 to `p`, drawn from stream `stream` of `seed`.
+    fn nudge(p: &mut ArrayD<f32>, seed: u64, stream: u64) {
+        let mut rng = embed_core::seed::rng(seed, stream);
+        p.mapv_inplace(|v| v + rand::Rng::gen_range(&mut rng, -0.3..0.3));
     }
 
     /// Tolerance: every gradient of the whole model, with dropout on
@@ -910,39 +915,9 @@ mod tests {
     /// step 3e-3).
     #[test]
     fn model_gradients_match_finite_differences_with_dropout() {
-        let model = model();
         let batch = batch();
-        let seed = Some(5);
-        let mut grads = GradientStore::zeros_like(model.params());
-        pool(1).install(|| model.forward_backward(&batch, seed, &mut grads).unwrap());
         let predicted = batch.predicted() as f64;
-        let names: Vec<String> = model.params().names().map(String::from).collect();
-        for name in names {
-            let mut values = model.params().get(&name).unwrap().clone();
-            let shape = values.shape().to_vec();
-            let mut probe = model.clone();
-            let numeric = numerical_gradient(values.as_slice_mut().unwrap(), 3e-3, |xs| {
-                probe.params_mut().insert(
-                    name.clone(),
-                    ArrayD::from_shape_vec(shape.clone(), xs.to_vec()).unwrap(),
-                );
-                let mut scratch = GradientStore::new();
-                let stats = pool(1)
-                    .install(|| {
-                        probe.forward_backward_scaled(
-                            &batch,
-                            seed,
-                            GradScale::default(),
-                            &mut scratch,
-                        )
-                    })
-                    .unwrap();
-                stats.loss_sum / predicted
-            });
-            let analytic = grads.get(&name).unwrap();
-            let err = max_relative_error(analytic.as_slice().unwrap(), &numeric, 1e-2);
-            assert!(err < 5e-3, "{name}: relative error {err}");
-        }
+        check_model_gradients(&model(), &batch, |s| s.loss_sum / predicted);
     }
 
     /// [`model`] with the next-sentence head, its biases moved off zero.
@@ -950,11 +925,7 @@ mod tests {
         let mut m = model();
         m.set_next_sentence_head(true).unwrap();
         for name in ["bert.pooler.dense.bias", "cls.seq_relationship.bias"] {
-            let mut rng = embed_core::seed::rng(10, name.len() as u64);
-            m.params_mut()
-                .get_mut(name)
-                .unwrap()
-                .mapv_inplace(|v| v + rand::Rng::gen_range(&mut rng, -0.3..0.3));
+            nudge(m.params_mut().get_mut(name).unwrap(), 10, name.len() as u64);
         }
         m
     }

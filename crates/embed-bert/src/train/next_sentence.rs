@@ -149,7 +149,7 @@ mod tests {
     use super::*;
     use embed_core::nn::cross_entropy::IGNORE_INDEX;
     use embed_core::nn::gradcheck::{max_relative_error, numerical_gradient};
-    use ndarray::{Array1, ArrayView1};
+    use ndarray::Array1;
     use proptest::prelude::*;
     use rand::Rng as _;
 
@@ -158,31 +158,34 @@ mod tests {
         Array2::from_shape_fn(shape, |_| rng.gen_range(-scale..scale))
     }
 
-    /// `grad_scale · loss_sum` of the head at the given values.
-    fn loss(
-        cls: &Array2<f32>,
-        pooler: (&Array2<f32>, &Array1<f32>),
-        classifier: (&Array2<f32>, &Array1<f32>),
-        labels: &[i32],
-        scale: f32,
-    ) -> f64 {
-        let w = HeadWeights {
+    /// The head's weights in `[pooler.weight, pooler.bias, classifier.weight,
+    /// classifier.bias]`, biases as one-row matrices.
+    fn weights(w: &[Array2<f32>]) -> HeadWeights<'_> {
+        HeadWeights {
             pooler: Dense {
-                weight: pooler.0.view(),
-                bias: pooler.1.view(),
+                weight: w[0].view(),
+                bias: w[1].row(0),
             },
             classifier: Dense {
-                weight: classifier.0.view(),
-                bias: classifier.1.view(),
+                weight: w[2].view(),
+                bias: w[3].row(0),
             },
-        };
-        let mut cache = HeadCache::default();
-        let stats = forward(&w, cls.view(), labels, None, &mut cache).unwrap();
-        stats.loss_sum * f64::from(scale)
+        }
     }
 
-    fn vector(a: &Array2<f32>) -> Array1<f32> {
-        a.row(0).to_owned()
+    /// `scale · loss_sum` of the head at `[cls, pooler.weight, pooler.bias,
+    /// classifier.weight, classifier.bias]`.
+    fn loss(inputs: &[Array2<f32>; 5], labels: &[i32], scale: f32) -> f64 {
+        let mut cache = HeadCache::default();
+        let stats = forward(
+            &weights(&inputs[1..]),
+            inputs[0].view(),
+            labels,
+            None,
+            &mut cache,
+        )
+        .unwrap();
+        stats.loss_sum * f64::from(scale)
     }
 
     proptest! {
@@ -198,63 +201,44 @@ mod tests {
             label_bits in 0u32..64,
             ignore_first in any::<bool>(),
         ) {
-            let cls = random((n, h), seed, 1.0);
-            let pw = random((h, h), seed + 1, 1.0);
-            let pb = vector(&random((1, h), seed + 2, 0.5));
-            let cw = random((2, h), seed + 3, 1.0);
-            let cb = vector(&random((1, 2), seed + 4, 0.5));
+            let inputs = [
+                random((n, h), seed, 1.0),
+                random((h, h), seed + 1, 1.0),
+                random((1, h), seed + 2, 0.5),
+                random((2, h), seed + 3, 1.0),
+                random((1, 2), seed + 4, 0.5),
+            ];
             let mut labels: Vec<i32> = (0..n).map(|i| ((label_bits >> i) & 1) as i32).collect();
             if ignore_first && n > 1 {
                 labels[0] = IGNORE_INDEX;
             }
             let scale = 1.0 / n as f32;
 
-            let w = HeadWeights {
-                pooler: Dense { weight: pw.view(), bias: pb.view() },
-                classifier: Dense { weight: cw.view(), bias: cb.view() },
-            };
+            let w = weights(&inputs[1..]);
+            let cls = inputs[0].view();
             let mut cache = HeadCache::default();
-            forward(&w, cls.view(), &labels, Some(scale), &mut cache).unwrap();
+            forward(&w, cls, &labels, Some(scale), &mut cache).unwrap();
             let mut g = HeadGrads::zeros(h);
             let mut d_cls = Array2::zeros((n, h));
-            backward(&w, cls.view(), &mut cache, &mut g, d_cls.view_mut());
+            backward(&w, cls, &mut cache, &mut g, d_cls.view_mut());
 
-            let step = 1e-2;
-            let check = |name: &str, analytic: &[f32], numeric: &[f64]| -> Result<(), TestCaseError> {
-                let err = max_relative_error(analytic, numeric, 1e-2);
+            let analytic = [
+                ("cls", d_cls.as_slice().unwrap()),
+                ("pooler.weight", g.pooler.weight.as_slice().unwrap()),
+                ("pooler.bias", g.pooler.bias.as_slice().unwrap()),
+                ("classifier.weight", g.classifier.weight.as_slice().unwrap()),
+                ("classifier.bias", g.classifier.bias.as_slice().unwrap()),
+            ];
+            for (i, (name, analytic)) in analytic.into_iter().enumerate() {
+                let mut x = inputs[i].clone();
+                let mut probe = inputs.clone();
+                let numeric = numerical_gradient(x.as_slice_mut().unwrap(), 1e-2, |xs| {
+                    probe[i].as_slice_mut().unwrap().copy_from_slice(xs);
+                    loss(&probe, &labels, scale)
+                });
+                let err = max_relative_error(analytic, &numeric, 1e-2);
                 prop_assert!(err < 2e-3, "{}: relative error {}", name, err);
-                Ok(())
-            };
-            let mut x = cls.clone();
-            let numeric = numerical_gradient(x.as_slice_mut().unwrap(), step, |xs| {
-                let c = Array2::from_shape_vec((n, h), xs.to_vec()).unwrap();
-                loss(&c, (&pw, &pb), (&cw, &cb), &labels, scale)
-            });
-            check("cls", d_cls.as_slice().unwrap(), &numeric)?;
-            let mut x = pw.clone();
-            let numeric = numerical_gradient(x.as_slice_mut().unwrap(), step, |xs| {
-                let p = Array2::from_shape_vec((h, h), xs.to_vec()).unwrap();
-                loss(&cls, (&p, &pb), (&cw, &cb), &labels, scale)
-            });
-            check("pooler.weight", g.pooler.weight.as_slice().unwrap(), &numeric)?;
-            let mut x = pb.clone();
-            let numeric = numerical_gradient(x.as_slice_mut().unwrap(), step, |xs| {
-                let b = ArrayView1::from(xs).to_owned();
-                loss(&cls, (&pw, &b), (&cw, &cb), &labels, scale)
-            });
-            check("pooler.bias", g.pooler.bias.as_slice().unwrap(), &numeric)?;
-            let mut x = cw.clone();
-            let numeric = numerical_gradient(x.as_slice_mut().unwrap(), step, |xs| {
-                let c = Array2::from_shape_vec((2, h), xs.to_vec()).unwrap();
-                loss(&cls, (&pw, &pb), (&c, &cb), &labels, scale)
-            });
-            check("classifier.weight", g.classifier.weight.as_slice().unwrap(), &numeric)?;
-            let mut x = cb.clone();
-            let numeric = numerical_gradient(x.as_slice_mut().unwrap(), step, |xs| {
-                let b = ArrayView1::from(xs).to_owned();
-                loss(&cls, (&pw, &pb), (&cw, &b), &labels, scale)
-            });
-            check("classifier.bias", g.classifier.bias.as_slice().unwrap(), &numeric)?;
+            }
         }
     }
 
