@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::names::{
     next_sentence_specs, parameter_specs, POOLER, SEQ_RELATIONSHIP, WORD_EMBEDDINGS,
 };
-use super::next_sentence::{IS_NEXT, IS_RANDOM};
+use super::pairs::{IS_NEXT, IS_RANDOM};
 use super::pass::{DropoutPlan, Pass, PassStats, Slice};
 use super::tensors::{Grads, Weights};
 use crate::config::BertConfig;

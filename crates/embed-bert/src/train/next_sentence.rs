@@ -6,8 +6,9 @@
 //!             pooler            cls.seq_relationship
 //! ```
 //!
-//! Class 0 means segment B continues segment A, class 1 that B is a random
-//! segment (Hugging Face's `next_sentence_label`). No dropout, as in
+//! Class 0 ([`IS_NEXT`](super::pairs::IS_NEXT)) means segment B continues
+//! segment A, class 1 ([`IS_RANDOM`](super::pairs::IS_RANDOM)) that B is a
+//! random segment (Hugging Face's `next_sentence_label`). No dropout, as in
 //! `transformers`.
 
 use embed_core::nn::cross_entropy::{softmax_cross_entropy, CrossEntropyStats};
@@ -17,11 +18,6 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::pass::reshape;
 use super::tensors::{Dense, DenseGrad};
-
-/// Label of a pair whose segment B follows segment A.
-pub const IS_NEXT: i32 = 0;
-/// Label of a pair whose segment B comes from another document.
-pub const IS_RANDOM: i32 = 1;
 
 /// The head's weights: the pooler (`[hidden, hidden]`) and the classifier
 /// (`[2, hidden]`).
@@ -147,6 +143,7 @@ pub(crate) fn backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::pairs::{IS_NEXT, IS_RANDOM};
     use embed_core::nn::cross_entropy::IGNORE_INDEX;
     use embed_core::nn::gradcheck::{max_relative_error, numerical_gradient};
     use ndarray::Array1;

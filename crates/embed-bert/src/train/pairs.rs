@@ -51,12 +51,16 @@ use embed_core::{Error, Result};
 use rand::Rng as _;
 
 use super::data::TokenStream;
-pub use super::next_sentence::{IS_NEXT, IS_RANDOM};
 
 /// Probability that a document's instances aim at a random shorter length
 /// (2 up to the maximum), the reference's `short_seq_prob`, so that the
 /// model also sees short sequences.
 pub const SHORT_SEQUENCE_PROB: f64 = 0.1;
+
+/// Label of a pair whose segment B follows segment A.
+pub const IS_NEXT: i32 = 0;
+/// Label of a pair whose segment B comes from another document.
+pub const IS_RANDOM: i32 = 1;
 
 /// The shortest sequence a pair needs: `[CLS] A [SEP] B [SEP]` with a
 /// token in each segment.
@@ -224,11 +228,6 @@ impl SentencePairs {
     /// Whether there is no instance.
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
-    }
-
-    /// The longest sequence, `[CLS]` and both `[SEP]` included.
-    pub fn max_length(&self) -> usize {
-        self.max_length
     }
 
     /// Tokens in all sequences, special tokens included.
