@@ -138,6 +138,11 @@ impl TokenStream {
         &self.ids
     }
 
+    /// The ids, without copying them.
+    pub(crate) fn into_ids(self) -> Vec<u32> {
+        self.ids
+    }
+
     /// Number of documents with at least one token.
     pub fn documents(&self) -> usize {
         self.documents
@@ -653,7 +658,7 @@ mod tests {
         }
         let tokenizer = tokenizer();
         let stream = TokenStream::from_reader(text.as_bytes(), Path::new("c"), &tokenizer).unwrap();
-        let pairs = SentencePairs::new(&stream, 10, 2, 3, 4).unwrap();
+        let pairs = SentencePairs::new(stream, 10, 2, 3, 4).unwrap();
         let n = pairs.len() as u64;
         let masker = Masker::new(MaskingConfig::default(), tokenizer.vocab()).unwrap();
         let source = || BatchSource::new(pairs.clone(), masker.clone(), 0, 9);

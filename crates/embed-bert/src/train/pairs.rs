@@ -34,7 +34,7 @@
 //! let tokenizer = Tokenizer::new(vocab, TokenizerConfig::default())?;
 //! let text = "a b\nc d\na c\n\nd d\nb b\nc c\n";
 //! let stream = TokenStream::from_reader(text.as_bytes(), "corpus".as_ref(), &tokenizer)?;
-//! let pairs = SentencePairs::new(&stream, 12, 2, 3, 1)?; // max length 12, [CLS]=2, [SEP]=3
+//! let pairs = SentencePairs::new(stream, 12, 2, 3, 1)?; // max length 12, [CLS]=2, [SEP]=3
 //! let (ids, types) = pairs.sequence(0);
 //! assert_eq!((ids[0], *ids.last().unwrap()), (2, 3));
 //! assert_eq!(ids.iter().filter(|&&id| id == 3).count(), 2);
@@ -158,19 +158,19 @@ impl SentencePairs {
     /// with a generator seeded by `seed`. The stream must hold at least two
     /// documents, so that a random segment can come from another one.
     pub fn new(
-        stream: &TokenStream,
+        stream: TokenStream,
         max_length: usize,
         cls: u32,
         sep: u32,
         seed: u64,
     ) -> Result<Self> {
         check_pair_length(max_length)?;
+        // Every document of a stream has a sentence, and every sentence a token.
         let documents: Vec<Vec<Range<usize>>> = (0..stream.documents())
             .map(|d| stream.document_sentences(d).to_vec())
-            .filter(|sentences| !sentences.is_empty())
             .collect();
         let corpus = PairCorpus {
-            ids: Arc::new(stream.ids().to_vec()),
+            ids: Arc::new(stream.into_ids()),
             documents,
         };
         corpus.check()?;
@@ -197,7 +197,7 @@ impl SentencePairs {
     /// # let tokenizer = Tokenizer::new(vocab, TokenizerConfig::default())?;
     /// let text = "a b\nb a\na a\nb b\n\n".repeat(10);
     /// let stream = TokenStream::from_reader(text.as_bytes(), "c".as_ref(), &tokenizer)?;
-    /// let pairs = SentencePairs::new(&stream, 8, 2, 3, 1)?;
+    /// let pairs = SentencePairs::new(stream, 8, 2, 3, 1)?;
     /// assert_eq!(pairs.round(1).round(0), pairs);
     /// assert_ne!(pairs.round(1), pairs);
     /// # Ok::<(), embed_core::Error>(())
@@ -463,7 +463,7 @@ mod tests {
             let total: usize = shape.iter().flatten().sum();
             prop_assume!(total <= 200);
             let stream = stream(&corpus(&shape));
-            let pairs = SentencePairs::new(&stream, max_length, CLS, SEP, seed).unwrap();
+            let pairs = SentencePairs::new(stream.clone(), max_length, CLS, SEP, seed).unwrap();
             prop_assert!(!pairs.is_empty());
             for k in 0..pairs.len() {
                 let p = pairs.pair(k);
@@ -488,7 +488,7 @@ mod tests {
             }
             prop_assert_eq!(
                 pairs.sequence(0),
-                SentencePairs::new(&stream, max_length, CLS, SEP, seed).unwrap().sequence(0)
+                SentencePairs::new(stream, max_length, CLS, SEP, seed).unwrap().sequence(0)
             );
         }
     }
@@ -506,7 +506,7 @@ mod tests {
             text.push('\n');
         }
         let stream = stream(&text);
-        let pairs = SentencePairs::new(&stream, 16, CLS, SEP, 7).unwrap();
+        let pairs = SentencePairs::new(stream.clone(), 16, CLS, SEP, 7).unwrap();
         let random = (0..pairs.len())
             .filter(|&k| pairs.pair(k).is_random)
             .count();
@@ -548,25 +548,25 @@ mod tests {
     fn one_document_or_short_sequences_are_named_errors() {
         let one = stream("w1 w2\nw3 w4\n");
         assert!(matches!(
-            SentencePairs::new(&one, 12, CLS, SEP, 1),
+            SentencePairs::new(one, 12, CLS, SEP, 1),
             Err(Error::InvalidParameter { name: "nsp", .. })
         ));
         let two = stream("w1 w2\n\nw3 w4\n");
         assert!(matches!(
-            SentencePairs::new(&two, 4, CLS, SEP, 1),
+            SentencePairs::new(two.clone(), 4, CLS, SEP, 1),
             Err(Error::InvalidParameter {
                 name: "max_length",
                 ..
             })
         ));
-        assert!(SentencePairs::new(&two, 5, CLS, SEP, 1).is_ok());
+        assert!(SentencePairs::new(two, 5, CLS, SEP, 1).is_ok());
     }
 
     #[test]
     fn held_out_documents_are_spread_and_kept_apart() {
         let shape = vec![vec![2, 3, 2, 4]; 20];
         let stream = stream(&corpus(&shape));
-        let mut pairs = SentencePairs::new(&stream, 9, CLS, SEP, 2).unwrap();
+        let mut pairs = SentencePairs::new(stream.clone(), 9, CLS, SEP, 2).unwrap();
         let held = pairs.split_off_documents(0.25).unwrap();
         assert_eq!((pairs.documents(), held.documents()), (15, 5));
         // Held-out documents are 3, 7, 11, …: no segment of either part
@@ -583,7 +583,7 @@ mod tests {
         // Rounds after the split stay within the part.
         let again = pairs.round(3);
         assert!((0..again.len()).all(|k| !held_docs(again.pair(k).b.start)));
-        assert!(SentencePairs::new(&stream, 9, CLS, SEP, 2)
+        assert!(SentencePairs::new(stream, 9, CLS, SEP, 2)
             .unwrap()
             .split_off_documents(0.0)
             .is_none());
@@ -593,7 +593,7 @@ mod tests {
     fn rounds_draw_other_instances_of_the_same_corpus() {
         let shape = vec![vec![3, 2, 4, 3, 2]; 30];
         let stream = stream(&corpus(&shape));
-        let pairs = SentencePairs::new(&stream, 12, CLS, SEP, 5).unwrap();
+        let pairs = SentencePairs::new(stream, 12, CLS, SEP, 5).unwrap();
         let second = pairs.round(1);
         assert_ne!(second.pairs, pairs.pairs);
         assert_eq!(second, pairs.round(1), "a round is reproducible");

@@ -377,7 +377,7 @@ impl Pretrainer {
         let prepare = |stream: TokenStream, pairs_stream: u64| -> Result<TrainingSequences> {
             Ok(if config.nsp {
                 SentencePairs::new(
-                    &stream,
+                    stream,
                     config.max_length,
                     special.cls,
                     special.sep,
