@@ -325,20 +325,20 @@ impl TrainingSequences {
         }
     }
 
-    /// Sequence `index`: ids, token types, and the next-sentence label of
-    /// a pair.
-    fn row(&self, index: usize) -> (Vec<u32>, Vec<u32>, Option<i32>) {
-        match self {
+    /// Appends sequence `index` to `rows`.
+    fn gather(&self, index: usize, position: u64, rows: &mut Gathered) {
+        let next_sentence_label = match self {
             TrainingSequences::Packed(s) => {
-                let ids = s.sequence(index);
-                let types = vec![0; ids.len()];
-                (ids, types, None)
+                s.write_sequence(index, &mut rows.ids);
+                rows.types.resize(rows.ids.len(), 0);
+                None
             }
             TrainingSequences::Pairs(p) => {
-                let (ids, types) = p.sequence(index);
-                (ids, types, Some(p.label(index)))
+                p.write_sequence(index, &mut rows.ids, &mut rows.types);
+                Some(p.label(index))
             }
-        }
+        };
+        rows.end_row(next_sentence_label, position);
     }
 
     /// Keeps only the first `count` sequences.
@@ -365,8 +365,34 @@ impl TrainingSequences {
 const SHUFFLE_STREAM: u64 = 0x5348_5546; // "SHUF"
 const MASK_STREAM: u64 = 0x4d41_534b; // "MASK"
 
-/// A sequence to mask and its place in the run.
-type Row = ((Vec<u32>, Vec<u32>, Option<i32>), u64);
+/// The sequences of a batch back to back, before masking and padding.
+#[derive(Debug, Default)]
+struct Gathered {
+    ids: Vec<u32>,
+    /// Token types, one per id.
+    types: Vec<u32>,
+    rows: Vec<GatheredRow>,
+}
+
+impl Gathered {
+    /// Ends the row whose ids and types were just appended.
+    fn end_row(&mut self, next_sentence_label: Option<i32>, position: u64) {
+        self.rows.push(GatheredRow {
+            end: self.ids.len(),
+            next_sentence_label,
+            position,
+        });
+    }
+}
+
+#[derive(Debug)]
+struct GatheredRow {
+    /// End of the sequence in `ids` (it starts where the previous ends).
+    end: usize,
+    next_sentence_label: Option<i32>,
+    /// Place in the run (or in the held-out set), which seeds the mask.
+    position: u64,
+}
 
 /// Serves masked batches of packed sequences or sentence pairs in a
 /// seeded, resumable order.
@@ -433,15 +459,15 @@ impl BatchSource {
         };
     }
 
-    /// Sequence `index` of the current pass.
-    fn pass_row(&self, index: usize) -> (Vec<u32>, Vec<u32>, Option<i32>) {
+    /// Appends sequence `index` of the current pass to `rows`.
+    fn gather_from_pass(&self, index: usize, position: u64, rows: &mut Gathered) {
         match &self.pass_pairs {
             Some(pairs) => {
                 let i = index % pairs.len();
-                let (ids, types) = pairs.sequence(i);
-                (ids, types, Some(pairs.label(i)))
+                pairs.write_sequence(i, &mut rows.ids, &mut rows.types);
+                rows.end_row(Some(pairs.label(i)), position);
             }
-            None => self.sequences.row(index),
+            None => self.sequences.gather(index, position, rows),
         }
     }
 
@@ -450,12 +476,12 @@ impl BatchSource {
     /// pass's shuffled order, masked with a generator of its own.
     pub fn batch(&mut self, start: u64, size: usize) -> MlmBatch {
         let n = self.sequences.len() as u64;
-        let mut rows: Vec<Row> = Vec::with_capacity(size);
+        let mut rows = Gathered::default();
         for k in 0..size as u64 {
             let position = start + k;
             self.prepare_pass(position / n);
             let index = self.order[(position % n) as usize];
-            rows.push((self.pass_row(index), position));
+            self.gather_from_pass(index, position, &mut rows);
         }
         self.assemble(rows, true)
     }
@@ -467,24 +493,25 @@ impl BatchSource {
         (0..n)
             .step_by(size.max(1))
             .map(|start| {
-                let rows = (start..(start + size.max(1)).min(n))
-                    .map(|i| (self.sequences.row(i), i as u64))
-                    .collect();
+                let mut rows = Gathered::default();
+                for i in start..(start + size.max(1)).min(n) {
+                    self.sequences.gather(i, i as u64, &mut rows);
+                }
                 self.assemble(rows, false)
             })
             .collect()
     }
 
-    /// Masks and pads rows `((ids, types, next-sentence label), position)`;
-    /// `training` selects the generator family, so evaluation masks never
-    /// depend on training.
-    fn assemble(&self, rows: Vec<Row>, training: bool) -> MlmBatch {
-        let seq_len = rows
-            .iter()
-            .map(|((ids, ..), _)| ids.len())
-            .max()
-            .unwrap_or(0);
-        let batch = rows.len();
+    /// Masks and pads the gathered rows; `training` selects the generator
+    /// family, so evaluation masks never depend on training.
+    fn assemble(&self, gathered: Gathered, training: bool) -> MlmBatch {
+        let starts = std::iter::once(0).chain(gathered.rows.iter().map(|r| r.end));
+        let spans: Vec<Range<usize>> = starts
+            .zip(&gathered.rows)
+            .map(|(start, row)| start..row.end)
+            .collect();
+        let seq_len = spans.iter().map(|s| s.len()).max().unwrap_or(0);
+        let batch = spans.len();
         let mut out = MlmBatch {
             batch,
             seq_len,
@@ -495,16 +522,16 @@ impl BatchSource {
             next_sentence_labels: Vec::new(),
         };
         let family = derive_seed(self.seed, MASK_STREAM + u64::from(!training));
-        for (row, ((mut ids, types, next), position)) in rows.into_iter().enumerate() {
-            let len = ids.len();
-            let at = row * seq_len;
-            let mut rng = seed::rng(family, position);
-            self.masker
-                .mask(&mut ids, &mut out.labels[at..at + len], &mut rng);
-            out.input_ids[at..at + len].copy_from_slice(&ids);
-            out.token_type_ids[at..at + len].copy_from_slice(&types);
-            out.attention_mask[at..at + len].fill(1);
-            if let Some(label) = next {
+        for (k, (row, span)) in gathered.rows.iter().zip(spans).enumerate() {
+            let at = k * seq_len;
+            let to = at..at + span.len();
+            let ids = &mut out.input_ids[to.clone()];
+            ids.copy_from_slice(&gathered.ids[span.clone()]);
+            let mut rng = seed::rng(family, row.position);
+            self.masker.mask(ids, &mut out.labels[to.clone()], &mut rng);
+            out.token_type_ids[to.clone()].copy_from_slice(&gathered.types[span]);
+            out.attention_mask[to].fill(1);
+            if let Some(label) = row.next_sentence_label {
                 out.next_sentence_labels.push(label);
             }
         }

@@ -252,16 +252,16 @@ impl SentencePairs {
         (ids, types)
     }
 
+    /// Appends instance `index`'s ids to `ids` and its token types to
+    /// `types` (as long as `ids` before the call).
     pub(crate) fn write_sequence(&self, index: usize, ids: &mut Vec<u32>, types: &mut Vec<u32>) {
         let pair = &self.pairs[index];
-        ids.clear();
         ids.push(self.cls);
         ids.extend_from_slice(&self.corpus.ids[pair.a.clone()]);
         ids.push(self.sep);
         let first = ids.len();
         ids.extend_from_slice(&self.corpus.ids[pair.b.clone()]);
         ids.push(self.sep);
-        types.clear();
         types.resize(first, 0);
         types.resize(ids.len(), 1);
     }
