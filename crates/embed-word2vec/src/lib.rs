@@ -4,8 +4,7 @@
 //! skip-gram or CBOW, negative sampling or hierarchical softmax (or both),
 //! random window shrinking, frequent-word subsampling, unigram^0.75 noise,
 //! a learning rate decaying linearly over all epochs' words, and lock-free
-//! training on several threads, each reading its own byte range of the
-//! corpus.
+//! training on several threads over byte ranges of the corpus.
 //!
 //! * [`params`] — [`Word2VecParams`] (word2vec C's defaults) validated into
 //!   [`ValidWord2VecParams`];
@@ -41,8 +40,10 @@
 //!   table: the same distribution without the table's rounding.
 //! * The sigmoid table samples σ at cell centres with a float index;
 //!   [`SigmoidMode::Exact`] computes it instead. Clipping at ±6 is the same.
-//! * Each epoch starts every thread at the start of its byte range, and the
-//!   threads finish an epoch together before the next begins.
+//! * With several threads the corpus is cut into 32 byte ranges per thread,
+//!   which the threads take in corpus order from a shared counter (word2vec
+//!   C gives each thread one range); the threads finish an epoch together
+//!   before the next begins.
 //! * The learning rate falls linearly from `alpha` to `min_alpha` (word2vec
 //!   C floors `alpha · (1 − progress)` at `alpha · 1e-4`; with the default
 //!   `min_alpha` the two differ by at most `min_alpha`).
@@ -53,9 +54,9 @@
 //! ## Threads
 //!
 //! With `threads = 1` and a seed, training is bit for bit reproducible.
-//! With more, every thread trains its own byte range of the corpus and
-//! updates the shared matrices without locks; runs then differ from each
-//! other about as much as two seeds do.
+//! With more, the threads train byte ranges of the corpus taken in order
+//! and update the shared matrices without locks; runs then differ from
+//! each other about as much as two seeds do.
 
 #[doc(hidden)]
 pub mod bench_support;

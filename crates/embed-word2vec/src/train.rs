@@ -1,7 +1,7 @@
-//! The training loop: epochs over corpus shards, one thread per shard,
-//! updating shared matrices without locks.
+//! The training loop: epochs over corpus shards, which the threads take in
+//! corpus order, updating shared matrices without locks.
 //!
-//! Each thread reads its own byte range of the corpus, maps words to ids,
+//! A thread reads one byte range of the corpus at a time, maps words to ids,
 //! drops frequent words by word2vec C's subsampling, and trains every
 //! position of each sentence. Every 10,000 words a thread adds its count to
 //! the shared total and recomputes the learning rate from it, so the rate
@@ -15,7 +15,7 @@
 //! two seeds differ, never in quality.
 
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,9 +36,30 @@ use crate::update::{
 const SYNC_WORDS: u64 = 10_000;
 /// How often the observer hears about progress.
 const REPORT_EVERY: Duration = Duration::from_millis(250);
-/// Stream numbers of [`derive_seed`] for the thread generators of epoch `e`
+/// Stream numbers of [`derive_seed`] for the shard generators of epoch `e`
 /// start at `e * THREAD_STREAMS`.
 const THREAD_STREAMS: u64 = 1 << 16;
+/// Byte-range shards per thread when several threads train.
+const SHARDS_PER_THREAD: usize = 32;
+
+/// How many byte-range shards a corpus is cut into for `threads` threads:
+/// one for a single thread (its order is the file's), else
+/// [`SHARDS_PER_THREAD`] per thread, taken in corpus order.
+///
+/// With one shard per thread (word2vec C's split), each thread trains its
+/// own stretch of the corpus from the start of the epoch, so text from
+/// distant parts of a corpus ordered by topic (Wikipedia articles) meets
+/// the same learning rates. Many shards taken in order keep the threads on
+/// nearby text, as one thread would be: on wiki17m, 1 epoch of skip-gram
+/// at 2 threads scored 13.1–14.0% on analogies (seeds 1–3) against
+/// 12.3–13.1% with word2vec C's split and 13.4% at one thread.
+fn shard_count(threads: usize) -> usize {
+    if threads <= 1 {
+        1
+    } else {
+        threads * SHARDS_PER_THREAD
+    }
+}
 
 /// The model's matrices as plain arrays between training runs.
 pub(crate) struct Weights {
@@ -178,7 +199,7 @@ pub(crate) fn train(
             words_total: words_total.max(1),
         },
     };
-    let shards = corpus.shards(params.threads())?;
+    let shards = corpus.shards(shard_count(params.threads()))?;
 
     let input = SharedMatrix::from_array(std::mem::take(&mut weights.input));
     let output = weights.output.take().map(SharedMatrix::from_array);
@@ -211,20 +232,26 @@ pub(crate) fn train(
                 loss: mean(shared.epoch_loss()),
             };
             let global_epoch = (first_epoch + epoch) as u64;
+            // Threads take the shards in corpus order from a shared
+            // counter, so at any moment they all train on nearby text.
+            let next_shard = AtomicUsize::new(0);
             let outcome = std::thread::scope(|scope| -> Result<()> {
                 let (done_tx, done_rx) = mpsc::channel::<()>();
-                let handles: Vec<_> = shards
-                    .iter()
-                    .enumerate()
-                    .map(|(i, shard)| {
+                let handles: Vec<_> = (0..params.threads().min(shards.len()))
+                    .map(|_| {
                         let done_tx = done_tx.clone();
                         let (plan, shared, input, layers) = (&plan, &shared, &input, &layers);
+                        let (shards, next_shard) = (&shards, &next_shard);
                         scope.spawn(move || {
-                            let seed = derive_seed(
-                                plan.params.seed(),
-                                global_epoch * THREAD_STREAMS + i as u64,
+                            let r = run_shards(
+                                plan,
+                                shards,
+                                next_shard,
+                                global_epoch,
+                                input,
+                                layers,
+                                shared,
                             );
-                            let r = run_shard(plan, &**shard, seed, input, layers, shared);
                             if r.is_err() {
                                 shared.stop.store(true, Ordering::Relaxed);
                             }
@@ -286,6 +313,31 @@ fn diverged(params: &ValidWord2VecParams, epoch: usize, loss: f64) -> Error {
              (word2vec's defaults are 0.025 for skip-gram and 0.05 for CBOW); lower it",
             params.alpha()
         ),
+    }
+}
+
+/// One thread's part of an epoch: the next untrained shard, in corpus
+/// order, until none is left or training stops. A shard's generator
+/// derives from its index, whichever thread trains it.
+fn run_shards(
+    plan: &Plan<'_>,
+    shards: &[Box<dyn CorpusShard + '_>],
+    next_shard: &AtomicUsize,
+    global_epoch: u64,
+    input: &SharedMatrix,
+    layers: &OutputLayers<'_>,
+    shared: &Shared,
+) -> Result<()> {
+    loop {
+        let i = next_shard.fetch_add(1, Ordering::Relaxed);
+        let Some(shard) = shards.get(i) else {
+            return Ok(());
+        };
+        if shared.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let seed = derive_seed(plan.params.seed(), global_epoch * THREAD_STREAMS + i as u64);
+        run_shard(plan, &**shard, seed, input, layers, shared)?;
     }
 }
 
