@@ -157,9 +157,19 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(24))]
         /// Tolerance: 2e-2 relative, gradients below 5e-2 compared
         /// absolutely (f32 forward, step 3e-3 on inputs spread over [-1, 1]).
+        /// Rows whose spread is not large against the step are skipped:
+        /// there the output turns sharply within one step (two nearly equal
+        /// values normalise to ±1), and a finite difference measures no
+        /// derivative.
         #[test]
         fn gradients_match_finite_differences(n in 1usize..4, width in 2usize..12, seed in 0u64..1000) {
             let mut x = random_array((n, width), seed);
+            let min_spread = x
+                .rows()
+                .into_iter()
+                .map(|row| row.std(0.0))
+                .fold(f32::INFINITY, f32::min);
+            prop_assume!(min_spread > 0.1);
             let mut gamma = random_array(width, seed + 1) + 1.0;
             let mut beta = random_array(width, seed + 2);
             let r = random_array((n, width), seed + 3);
