@@ -1004,13 +1004,7 @@ mod tests {
     fn next_sentence_threads_split_the_batch_without_changing_the_result() {
         let model = nsp_model();
         let pairs = nsp_batch();
-        let run = |threads| {
-            let mut grads = GradientStore::zeros_like(model.params());
-            let stats = pool(threads)
-                .install(|| model.forward_backward(&pairs, Some(11), &mut grads))
-                .unwrap();
-            (stats, grads)
-        };
+        let run = |threads| pass_on(&model, &pairs, threads);
         let (s1, g1) = run(1);
         assert_eq!(
             run(1),
@@ -1027,15 +1021,7 @@ mod tests {
             let (s, g) = run(threads);
             assert_eq!(s.next_sentence_predicted, 2);
             assert!((s.next_sentence_loss_sum - s1.next_sentence_loss_sum).abs() < 1e-5);
-            for (name, a) in g1.iter() {
-                let b = g.get(name).unwrap();
-                let diff = a
-                    .iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0, f32::max);
-                assert!(diff < 1e-5, "{name}: {threads} threads differ by {diff}");
-            }
+            assert_gradients_close(&g1, &g, threads);
         }
         // Without labels the head is left out and its gradient stays zero.
         let mut grads = GradientStore::zeros_like(model.params());
@@ -1140,17 +1126,33 @@ mod tests {
         );
     }
 
+    /// Statistics and gradients of one pass over `batch` on `threads` threads.
+    fn pass_on(model: &MlmModel, batch: &MlmBatch, threads: usize) -> (MlmStats, GradientStore) {
+        let mut grads = GradientStore::zeros_like(model.params());
+        let stats = pool(threads)
+            .install(|| model.forward_backward(batch, Some(11), &mut grads))
+            .unwrap();
+        (stats, grads)
+    }
+
+    /// Every gradient of `b` within 1e-5 of `a`'s (one thread's).
+    fn assert_gradients_close(a: &GradientStore, b: &GradientStore, threads: usize) {
+        for (name, a) in a.iter() {
+            let b = b.get(name).unwrap();
+            let diff = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
+            assert!(diff < 1e-5, "{name}: {threads} threads differ by {diff}");
+        }
+    }
+
     #[test]
     fn threads_split_the_batch_without_changing_the_result() {
         let model = model();
         let batch = batch();
-        let run = |threads| {
-            let mut grads = GradientStore::zeros_like(model.params());
-            let stats = pool(threads)
-                .install(|| model.forward_backward(&batch, Some(11), &mut grads))
-                .unwrap();
-            (stats, grads)
-        };
+        let run = |threads| pass_on(&model, &batch, threads);
         let (s1, g1) = run(1);
         let (s1b, g1b) = run(1);
         assert_eq!(g1, g1b, "one thread is reproducible bit for bit");
@@ -1159,15 +1161,7 @@ mod tests {
             let (s, g) = run(threads);
             assert_eq!(s.predicted, s1.predicted);
             assert!((s.loss_sum - s1.loss_sum).abs() < 1e-5);
-            for (name, a) in g1.iter() {
-                let b = g.get(name).unwrap();
-                let diff = a
-                    .iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0, f32::max);
-                assert!(diff < 1e-5, "{name}: {threads} threads differ by {diff}");
-            }
+            assert_gradients_close(&g1, &g, threads);
         }
     }
 
