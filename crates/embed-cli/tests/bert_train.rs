@@ -4,6 +4,42 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// `embed bert pretrain` of a one-layer, 16-wide model on one thread, to
+/// which each test adds its own flags.
+fn tiny_pretrain<'a>(
+    corpus: &'a str,
+    output: &'a str,
+    vocab: &'a str,
+    max_length: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "bert",
+        "pretrain",
+        "--corpus",
+        corpus,
+        "--output",
+        output,
+        "--vocab",
+        vocab,
+        "--hidden",
+        "16",
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--intermediate",
+        "32",
+        "--max-length",
+        max_length,
+        "--batch-size",
+        "4",
+        "--lr",
+        "1e-3",
+        "--threads",
+        "1",
+    ]
+}
+
 fn embed(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_embed"))
         .args(args)
@@ -57,41 +93,9 @@ fn vocabulary_pretraining_resume_and_fill_mask() {
 
     let output = dir.path().join("model");
     let output = output.to_str().unwrap();
-    let common = [
-        "bert",
-        "pretrain",
-        "--corpus",
-        &corpus,
-        "--output",
-        output,
-        "--vocab",
-        vocab,
-        "--hidden",
-        "16",
-        "--layers",
-        "1",
-        "--heads",
-        "2",
-        "--intermediate",
-        "32",
-        "--max-length",
-        "16",
-        "--batch-size",
-        "4",
-        "--steps",
-        "6",
-        "--lr",
-        "1e-3",
-        "--threads",
-        "1",
-        "--holdout",
-        "0.1",
-        "--eval-every",
-        "3",
-    ];
-    let mut first: Vec<&str> = common.to_vec();
-    first[common.iter().position(|&a| a == "6").unwrap()] = "6";
-    let out = embed(&first);
+    let mut common = tiny_pretrain(&corpus, output, vocab, "16");
+    common.extend(["--steps", "6", "--holdout", "0.1", "--eval-every", "3"]);
+    let out = embed(&common);
     let log = text(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("held-out loss"), "{log}");
@@ -108,7 +112,7 @@ fn vocabulary_pretraining_resume_and_fill_mask() {
     }
 
     // Writing over a checkpoint without resuming it is refused.
-    let out = embed(&first);
+    let out = embed(&common);
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("--resume"),
@@ -117,8 +121,8 @@ fn vocabulary_pretraining_resume_and_fill_mask() {
     );
 
     // Resuming with another architecture is a typed error naming the field.
-    let mut other: Vec<&str> = common.to_vec();
-    other[common.iter().position(|&a| a == "16").unwrap()] = "32";
+    let mut other = common.clone();
+    other[common.iter().position(|&a| a == "--hidden").unwrap() + 1] = "32";
     other.extend(["--resume", output]);
     let out = embed(&other);
     assert!(!out.status.success());
@@ -201,35 +205,9 @@ fn next_sentence_pretraining_writes_bert_for_pretraining() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let output = dir.path().join("model");
     let output = output.to_str().unwrap();
-    let common = [
-        "bert",
-        "pretrain",
-        "--corpus",
-        &corpus,
-        "--output",
-        output,
-        "--vocab",
-        vocab,
-        "--hidden",
-        "16",
-        "--layers",
-        "1",
-        "--heads",
-        "2",
-        "--intermediate",
-        "32",
-        "--max-length",
-        "24",
-        "--batch-size",
-        "4",
-        "--lr",
-        "1e-3",
-        "--threads",
-        "1",
-        "--holdout",
-        "0.2",
-    ];
-    let mut first = common.to_vec();
+    let mut common = tiny_pretrain(&corpus, output, vocab, "24");
+    common.extend(["--holdout", "0.2"]);
+    let mut first = common.clone();
     first.extend(["--steps", "3", "--nsp"]);
     let out = embed(&first);
     let log = text(&out.stderr);
@@ -255,7 +233,7 @@ fn next_sentence_pretraining_writes_bert_for_pretraining() {
     assert_eq!(logits.len(), 2);
 
     // Resuming without --nsp names the cause.
-    let mut other = common.to_vec();
+    let mut other = common.clone();
     other.extend(["--steps", "3", "--resume", output]);
     let out = embed(&other);
     assert!(!out.status.success());
