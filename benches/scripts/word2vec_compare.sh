@@ -13,12 +13,14 @@
 #   PYTHON      a python with gensim 4.4; default: a venv made in OUTDIR/venv with pip
 #   EVAL_DIR    questions-words.txt, wordsim353.tsv, simlex999.txt (default shared/data/eval)
 #   SKIP        tools to leave out, e.g. "gensim"
+#   SEED        seed of our trainer and of gensim (default 1; word2vec C has a fixed seed)
 # Output: OUTDIR/results.tsv (wall s, user s, peak RSS, words/s per run) and OUTDIR/scores.tsv.
 set -eu
 c_bin=$1; corpus=$2; out=$3; modes=${4:-sg cbow}; epochs=${5:-1}; threads=${6:-2}
 here=$(cd "$(dirname "$0")" && pwd); repo=$(cd "$here/../.." && pwd)
 eval_dir=${EVAL_DIR:-$repo/../shared/data/eval}
 skip=${SKIP:-}
+seed=${SEED:-1}; export SEED=$seed
 mkdir -p "$out"
 if [ -z "${EMBED_W2V:-}" ]; then
   (cd "$repo" && cargo build --release -q -p embed-word2vec --example train_word2vec)
@@ -49,7 +51,7 @@ for mode in $modes; do
   if [ "$mode" = sg ]; then cbow=0; else cbow=1; fi
   run embed "$mode" "$out/embed-$mode.bin" "$EMBED_W2V" -train "$corpus" -output "$out/embed-$mode.bin" \
     -cbow $cbow -size 100 -window 5 -negative 5 -hs 0 -sample 1e-3 -min-count 5 -iter "$epochs" \
-    -threads "$threads" -binary 1
+    -threads "$threads" -binary 1 -seed "$seed"
   run word2vec-c "$mode" "$out/word2vec-c-$mode.bin" "$c_bin" -train "$corpus" -output "$out/word2vec-c-$mode.bin" \
     -cbow $cbow -size 100 -window 5 -negative 5 -hs 0 -sample 1e-3 -min-count 5 -iter "$epochs" \
     -threads "$threads" -binary 1 -debug 0
