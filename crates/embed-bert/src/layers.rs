@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 use rayon::prelude::*;
 
 pub use embed_core::linalg::matmul_into;
@@ -107,19 +107,60 @@ impl Linear {
         accumulate: bool,
         threads: Threads,
     ) {
-        let parallel = threads == Threads::Pool;
         if accumulate {
             out += &self.bias;
         } else {
             out.assign(&self.bias.broadcast(out.dim()).expect("bias width"));
         }
+        self.product_into_on(x, out, true, threads);
+    }
+
+    /// `out = residual + x · W + b`: the residual connection in the pass
+    /// that writes the bias, rather than a copy before it.
+    pub(crate) fn forward_residual_into_on(
+        &self,
+        x: ArrayView2<'_, f32>,
+        residual: ArrayView2<'_, f32>,
+        mut out: ArrayViewMut2<'_, f32>,
+        threads: Threads,
+    ) {
+        Zip::from(&mut out)
+            .and(&residual)
+            .and_broadcast(&self.bias)
+            .for_each(|o, &r, &b| *o = r + b);
+        self.product_into_on(x, out, true, threads);
+    }
+
+    /// `out = activation(x · W + b)`: the product written without the
+    /// bias, which is added row by row just before the activation, while
+    /// the row is in cache, rather than in a pass of its own.
+    pub(crate) fn forward_activated_into_on(
+        &self,
+        x: ArrayView2<'_, f32>,
+        mut out: ArrayViewMut2<'_, f32>,
+        activation: Activation,
+        threads: Threads,
+    ) {
+        self.product_into_on(x, out.view_mut(), false, threads);
+        activation.forward_biased_inplace_on(out, self.bias.view(), threads);
+    }
+
+    /// `out = x · W` (`out += x · W` when `accumulate`).
+    fn product_into_on(
+        &self,
+        x: ArrayView2<'_, f32>,
+        out: ArrayViewMut2<'_, f32>,
+        accumulate: bool,
+        threads: Threads,
+    ) {
+        let parallel = threads == Threads::Pool;
         if x.nrows() <= FEW_ROWS {
             let panels = self
                 .panels
                 .get_or_init(|| ColumnPanels::new(self.weight.view()));
-            matmul_panels_into(x, panels, out, true, parallel);
+            matmul_panels_into(x, panels, out, accumulate, parallel);
         } else {
-            matmul_into(x, self.weight.view(), out, true, parallel);
+            matmul_into(x, self.weight.view(), out, accumulate, parallel);
         }
     }
 
@@ -251,14 +292,32 @@ impl Activation {
     }
 
     /// [`Activation::forward_inplace`] on the pool or on the calling thread.
-    pub(crate) fn forward_inplace_on(self, mut x: ArrayViewMut2<'_, f32>, threads: Threads) {
-        let activate = |mut rows: ArrayViewMut2<'_, f32>| match rows.as_slice_mut() {
-            Some(xs) => self.apply(xs),
-            None => rows.mapv_inplace(|v| {
-                let mut one = [v];
-                self.apply(&mut one);
-                one[0]
-            }),
+    pub(crate) fn forward_inplace_on(self, x: ArrayViewMut2<'_, f32>, threads: Threads) {
+        self.forward_biased_inplace_on(x, ArrayView1::from(&[]), threads);
+    }
+
+    /// `x = activation(x + bias)` row by row, where an empty `bias` adds
+    /// nothing; on the pool or on the calling thread.
+    pub(crate) fn forward_biased_inplace_on(
+        self,
+        mut x: ArrayViewMut2<'_, f32>,
+        bias: ArrayView1<'_, f32>,
+        threads: Threads,
+    ) {
+        let activate = |mut rows: ArrayViewMut2<'_, f32>| {
+            for mut row in rows.rows_mut() {
+                if !bias.is_empty() {
+                    row += &bias;
+                }
+                match row.as_slice_mut() {
+                    Some(xs) => self.apply(xs),
+                    None => row.mapv_inplace(|v| {
+                        let mut one = [v];
+                        self.apply(&mut one);
+                        one[0]
+                    }),
+                }
+            }
         };
         match threads {
             Threads::Pool => x
@@ -586,6 +645,53 @@ mod tests {
                 .zip(many.slice(ndarray::s![first..first + 5, ..]))
             {
                 assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_residual_and_activation_match_the_separate_steps() {
+        let weight = Array2::from_shape_fn((30, 20), |(i, j)| {
+            ((i * 5 + j * 3) % 13) as f32 * 0.05 - 0.3
+        });
+        let layer = Linear::from_torch(
+            weight.view(),
+            Array1::from_shape_fn(30, |i| i as f32 * 0.02),
+        );
+        // 40 rows take the general product, 5 rows the column panels.
+        for rows in [40, 5] {
+            let x =
+                Array2::from_shape_fn((rows, 20), |(i, j)| ((i * 7 + j) % 11) as f32 * 0.1 - 0.5);
+            let residual = Array2::from_shape_fn((rows, 30), |(i, j)| (i + 2 * j) as f32 * 0.01);
+            for threads in [Threads::Pool, Threads::Caller] {
+                let mut fused = Array2::zeros((rows, 30));
+                layer.forward_residual_into_on(
+                    x.view(),
+                    residual.view(),
+                    fused.view_mut(),
+                    threads,
+                );
+                let expected = layer.forward(x.view()) + &residual;
+                for (a, b) in fused.iter().zip(&expected) {
+                    assert!((a - b).abs() < 1e-5, "residual, {rows} rows: {a} vs {b}");
+                }
+                for activation in [Activation::Gelu, Activation::GeluTanh, Activation::Relu] {
+                    let mut fused = Array2::zeros((rows, 30));
+                    layer.forward_activated_into_on(
+                        x.view(),
+                        fused.view_mut(),
+                        activation,
+                        threads,
+                    );
+                    let mut expected = layer.forward(x.view());
+                    activation.forward_inplace(expected.view_mut());
+                    for (a, b) in fused.iter().zip(&expected) {
+                        assert!(
+                            (a - b).abs() < 1e-5,
+                            "{activation:?}, {rows} rows: {a} vs {b}"
+                        );
+                    }
+                }
             }
         }
     }

@@ -327,23 +327,27 @@ impl EncoderLayer {
         att.qkv
             .forward_into_on(hidden.view(), ws.qkv.view_mut(), false, threads);
         att.attend_on(ws.qkv.view(), key_mask, ws.context.view_mut(), threads);
-        ws.residual.assign(hidden);
-        att.output
-            .forward_into_on(ws.context.view(), ws.residual.view_mut(), true, threads);
+        att.output.forward_residual_into_on(
+            ws.context.view(),
+            hidden.view(),
+            ws.residual.view_mut(),
+            threads,
+        );
         att.layer_norm
             .forward_inplace_on(ws.residual.view_mut(), threads);
         std::mem::swap(hidden, &mut ws.residual);
 
         let ff = &self.feed_forward;
-        ff.intermediate
-            .forward_into_on(hidden.view(), ws.intermediate.view_mut(), false, threads);
-        ff.activation
-            .forward_inplace_on(ws.intermediate.view_mut(), threads);
-        ws.residual.assign(hidden);
-        ff.output.forward_into_on(
+        ff.intermediate.forward_activated_into_on(
+            hidden.view(),
+            ws.intermediate.view_mut(),
+            ff.activation,
+            threads,
+        );
+        ff.output.forward_residual_into_on(
             ws.intermediate.view(),
+            hidden.view(),
             ws.residual.view_mut(),
-            true,
             threads,
         );
         ff.layer_norm
