@@ -132,6 +132,23 @@ fn vocabulary_pretraining_resume_and_fill_mask() {
         text(&out.stderr)
     );
 
+    // A run stopped between the two renames of a checkpoint swap leaves
+    // the last complete checkpoint as `<output>.previous`: resuming the
+    // output resumes that one.
+    let previous = format!("{output}.previous");
+    std::fs::rename(output, &previous).unwrap();
+    let mut resumed = common.clone();
+    resumed.extend(["--resume", output]);
+    let out = embed(&resumed);
+    let log = text(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains(&format!("resumed from {previous} at step 6")),
+        "{log}"
+    );
+    assert!(log.contains("no step left"), "{log}");
+    std::fs::rename(&previous, output).unwrap();
+
     let out = embed(&[
         "bert",
         "fill-mask",

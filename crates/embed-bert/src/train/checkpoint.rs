@@ -145,6 +145,31 @@ pub fn write_checkpoint(
     Ok(())
 }
 
+/// The checkpoint to resume when asked for `dir`: `dir` itself, or
+/// `<dir>.previous` when `dir` is missing and that one holds a trainer
+/// state. A run stopped between the two renames of [`write_checkpoint`]
+/// leaves its last complete checkpoint there.
+///
+/// ```
+/// use embed_bert::train::checkpoint::locate_checkpoint;
+/// let root = tempfile::tempdir()?;
+/// let dir = root.path().join("run");
+/// assert_eq!(locate_checkpoint(&dir), dir);
+/// let previous = root.path().join("run.previous");
+/// std::fs::create_dir(&previous)?;
+/// std::fs::write(previous.join("trainer_state.json"), "{}")?;
+/// assert_eq!(locate_checkpoint(&dir), previous);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn locate_checkpoint(dir: &Path) -> PathBuf {
+    let previous = sibling(dir, "previous");
+    if !dir.exists() && previous.join(STATE_FILE).is_file() {
+        previous
+    } else {
+        dir.to_path_buf()
+    }
+}
+
 /// `<dir>.<suffix>`, next to `dir`.
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     let mut name = dir

@@ -459,6 +459,8 @@ impl Pretrainer {
     /// and data: weights, optimizer moments, step and evaluation history.
     /// A checkpoint of another configuration is an
     /// [`Error::InvalidParameter`] named `resume` listing the differences.
+    /// [`locate_checkpoint`](super::checkpoint::locate_checkpoint) finds
+    /// the checkpoint a run stopped mid-write left behind.
     pub fn resume_from(&mut self, dir: &Path) -> Result<()> {
         let state = read_trainer_state(dir)?;
         let saved_nsp = state.identity["training"]["nsp"].as_bool().unwrap_or(false);

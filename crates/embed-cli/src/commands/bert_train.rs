@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use embed_bert::tokenizer::train_vocab::{write_vocab, VocabTrainer, VocabTrainerConfig};
 use embed_bert::tokenizer::NormalizerOptions;
-use embed_bert::train::checkpoint::Evaluation;
+use embed_bert::train::checkpoint::{locate_checkpoint, Evaluation};
 use embed_bert::train::masking::MaskingConfig;
 use embed_bert::train::pretrain::{
     check_output_dir, PretrainConfig, PretrainObserver, Pretrainer, StepReport,
@@ -280,7 +280,10 @@ pub fn pretrain(args: PretrainArgs) -> Result<()> {
         args.eval_corpus.as_deref(),
     )?;
     if let Some(dir) = &args.resume {
-        trainer.resume_from(dir)?;
+        // A run stopped while swapping checkpoints left the last one as
+        // `<dir>.previous`; the message below names the one resumed.
+        let dir = locate_checkpoint(dir);
+        trainer.resume_from(&dir)?;
         eprintln!(
             "pretrain: resumed from {} at step {}",
             dir.display(),
