@@ -4,15 +4,19 @@
 //!
 //! A checkpoint is a directory with two files:
 //!
-//! - `checkpoint.hdf5`: every tensor, under `params/<name>`,
+//! - `checkpoint-<step>.hdf5`: every tensor, under `params/<name>`,
 //!   `optimizer/<name>/buffer_<i>` and `state/<direction>/<layer>/{h,c}`;
-//! - `checkpoint.json`: the configurations, the data position, the running
-//!   loss of the epoch in progress, the epoch history, the optimizer's
-//!   kind, learning rate and step counts, and the shape of the data it was
-//!   made on (checked on resume).
+//! - `checkpoint.json`: the name of that file, the configurations, the
+//!   data position, the running loss of the epoch in progress, the epoch
+//!   history, the optimizer's kind, learning rate and step counts, and the
+//!   shape of the data it was made on (checked on resume).
 //!
-//! Both are written atomically, the tensors first; the step number is in
-//! both, so a pair from two different saves is detected on load.
+//! Both are written atomically, the tensors first, under a new name; the
+//! previous save's tensors are removed only once `checkpoint.json` names
+//! the new file. A run stopped at any point of a save so leaves the last
+//! complete checkpoint readable. The step number is in both files, so a
+//! pair from two different saves is detected on load. Checkpoints of the
+//! first format (`checkpoint.hdf5`, not named in the metadata) still load.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,11 +32,18 @@ use super::trainer::{DataPosition, EpochSummary, LossSums, TrainConfig};
 use super::{BiLmConfig, BiLmState};
 use crate::weights::{write_hdf5, Hdf5Weights};
 
-/// File of the tensors in a checkpoint directory.
+/// File of the tensors in a checkpoint directory of the first format.
 pub const TENSORS_FILE: &str = "checkpoint.hdf5";
 /// File of the metadata in a checkpoint directory.
 pub const META_FILE: &str = "checkpoint.json";
-const FORMAT: &str = "embed-elmo-checkpoint-1";
+/// The format written; [`FIRST_FORMAT`] is still read.
+const FORMAT: &str = "embed-elmo-checkpoint-2";
+const FIRST_FORMAT: &str = "embed-elmo-checkpoint-1";
+
+/// File of the tensors of the save at `step`.
+fn tensors_file(step: u64) -> String {
+    format!("checkpoint-{step}.hdf5")
+}
 
 /// The shape of the data a checkpoint was made on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +87,10 @@ pub struct Checkpoint {
 struct Meta {
     format: String,
     step: u64,
+    /// The tensors' file in the same directory (absent in the first
+    /// format, whose file is [`TENSORS_FILE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tensors: Option<String>,
     bilm: BiLmConfig,
     train: TrainConfig,
     position: DataPosition,
@@ -111,17 +126,36 @@ fn state_name(direction: usize, layer: usize, part: &str) -> String {
 }
 
 impl Checkpoint {
-    /// Writes `dir/checkpoint.hdf5` and `dir/checkpoint.json`, creating `dir`.
+    /// Writes `dir/checkpoint-<step>.hdf5`, then `dir/checkpoint.json`
+    /// naming it, creating `dir`; then removes the tensors of earlier saves.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
+        let tensors = self.write_tensors(dir)?;
+        self.write_meta(dir, &tensors)?;
+        // The new pair is complete: the earlier tensors are no longer
+        // named. Failing to remove one leaves a stale file, not a broken
+        // checkpoint, so it does not fail the save.
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name != tensors && name.starts_with("checkpoint") && name.ends_with(".hdf5") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the tensors to `dir` (created if missing) under the name of
+    /// this step, which it returns.
+    pub(crate) fn write_tensors(&self, dir: &Path) -> Result<String> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut tensors: BTreeMap<String, ArrayD<f32>> = BTreeMap::new();
         for (name, tensor) in self.params.iter() {
             tensors.insert(format!("params/{name}"), tensor.clone());
         }
-        let mut optimizer_steps = BTreeMap::new();
         for (name, state) in &self.optimizer.params {
-            optimizer_steps.insert(name.clone(), (state.steps, state.buffers.len()));
             for (i, buffer) in state.buffers.iter().enumerate() {
                 tensors.insert(
                     format!("optimizer/{name}/buffer_{i}"),
@@ -148,11 +182,23 @@ impl Checkpoint {
             "meta/step".into(),
             arr1(&step_to_floats(self.position.step)).into_dyn(),
         );
-        write_hdf5(dir.join(TENSORS_FILE), &tensors)?;
+        let name = tensors_file(self.position.step);
+        write_hdf5(dir.join(&name), &tensors)?;
+        Ok(name)
+    }
 
+    /// Writes `checkpoint.json`, naming the tensors' file `tensors`.
+    fn write_meta(&self, dir: &Path, tensors: &str) -> Result<()> {
+        let optimizer_steps = self
+            .optimizer
+            .params
+            .iter()
+            .map(|(name, state)| (name.clone(), (state.steps, state.buffers.len())))
+            .collect();
         let meta = Meta {
             format: FORMAT.into(),
             step: self.position.step,
+            tensors: Some(tensors.into()),
             bilm: self.bilm.clone(),
             train: self.train.clone(),
             position: self.position,
@@ -180,14 +226,27 @@ impl Checkpoint {
         let meta: Meta = serde_json::from_str(&text).map_err(|e| {
             Error::format(&meta_path, Location::Line(e.line() as u64), e.to_string())
         })?;
-        if meta.format != FORMAT {
-            return Err(Error::format(
-                &meta_path,
-                Location::File,
-                format!("format `{}`, expected `{FORMAT}`", meta.format),
-            ));
-        }
-        let tensors_path = dir.join(TENSORS_FILE);
+        let tensors_name = match (meta.format.as_str(), &meta.tensors) {
+            (FORMAT, Some(name)) if Path::new(name).file_name() == Some(name.as_ref()) => {
+                name.as_str()
+            }
+            (FORMAT, _) => {
+                return Err(Error::format(
+                    &meta_path,
+                    Location::File,
+                    "`tensors` must name a file in the checkpoint's directory",
+                ))
+            }
+            (FIRST_FORMAT, _) => TENSORS_FILE,
+            (other, _) => {
+                return Err(Error::format(
+                    &meta_path,
+                    Location::File,
+                    format!("format `{other}`, expected `{FORMAT}`"),
+                ))
+            }
+        };
+        let tensors_path = dir.join(tensors_name);
         let mut tensors = Hdf5Weights::open(&tensors_path)?.read_all()?;
         let step = tensors
             .remove("meta/step")

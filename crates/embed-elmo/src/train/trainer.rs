@@ -778,6 +778,11 @@ mod tests {
             ElmoTrainer::new(model, settings, train.clone(), Some(heldout.clone())).unwrap();
         trainer.train(&mut first).unwrap();
         assert_eq!(trainer.position().step, stop_at);
+        // A later save stopped between its tensors and its metadata leaves
+        // the last complete checkpoint to resume from.
+        let mut interrupted = trainer.checkpoint();
+        interrupted.position.step += 1;
+        interrupted.write_tensors(dir.path()).unwrap();
         drop(trainer);
         let mut resumed = ElmoTrainer::resume(dir.path(), None, train, Some(heldout)).unwrap();
         assert_eq!(resumed.position().step, stop_at);
@@ -789,6 +794,42 @@ mod tests {
         joined.extend(&second.losses);
         assert_eq!(joined, whole.losses, "step losses differ after resuming");
         assert_eq!(second.heldout.last(), whole.heldout.last());
+    }
+
+    #[test]
+    fn checkpoints_keep_one_tensor_file_and_the_first_format_still_loads() {
+        let (model, settings, train, heldout) = setup(1);
+        let dir = tempfile::tempdir().unwrap();
+        let mut trainer = ElmoTrainer::new(model, settings, train, Some(heldout)).unwrap();
+        trainer.step().unwrap();
+        trainer.checkpoint().save(dir.path()).unwrap();
+        trainer.step().unwrap();
+        let checkpoint = trainer.checkpoint();
+        checkpoint.save(dir.path()).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["checkpoint-2.hdf5", "checkpoint.json"]);
+
+        // The first format: tensors in `checkpoint.hdf5`, not named in the
+        // metadata.
+        let meta_path = dir.path().join(crate::train::checkpoint::META_FILE);
+        let mut meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+        let object = meta.as_object_mut().unwrap();
+        object.remove("tensors");
+        object.insert("format".into(), "embed-elmo-checkpoint-1".into());
+        std::fs::write(&meta_path, meta.to_string()).unwrap();
+        std::fs::rename(
+            dir.path().join("checkpoint-2.hdf5"),
+            dir.path().join(crate::train::checkpoint::TENSORS_FILE),
+        )
+        .unwrap();
+        let loaded = Checkpoint::load(dir.path()).unwrap();
+        assert_eq!(loaded.position.step, 2);
+        assert_eq!(loaded.params, checkpoint.params);
     }
 
     #[test]
