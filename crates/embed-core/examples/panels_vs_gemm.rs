@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! RAYON_NUM_THREADS=1 cargo run --release -p embed-core --example panels_vs_gemm
+//! # other row counts (default 1 4 12 16):
+//! RAYON_NUM_THREADS=1 cargo run --release -p embed-core --example panels_vs_gemm -- 12 512
 //! ```
 //!
 //! The weights cycle through 24 MB of copies so that, as in a forward pass,
@@ -31,6 +33,13 @@ fn fastest(mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let parallel = rayon::current_num_threads() > 1;
+    let mut rows: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|arg| arg.parse().expect("row counts are whole numbers"))
+        .collect();
+    if rows.is_empty() {
+        rows = vec![1, 4, 12, 16];
+    }
     for (k, n) in [(384, 1152), (384, 384), (384, 1536), (1536, 384)] {
         let copies = (24 << 20) / (4 * k * n);
         let weights: Vec<Array2<f32>> = (0..copies)
@@ -44,7 +53,7 @@ fn main() {
             .iter()
             .map(|w| ColumnPanels::new(w.view()))
             .collect();
-        for m in [1, 4, 12, 16] {
+        for &m in &rows {
             let a =
                 Array2::from_shape_fn((m, k), |(i, j)| ((i * 31 + j * 7) % 17) as f32 * 0.1 - 0.8);
             let mut c = Array2::zeros((m, n));
@@ -64,7 +73,7 @@ fn main() {
                 matmul_panels_into(a.view(), &panels[which], c.view_mut(), false, parallel);
             });
             println!(
-                "m={m:2} k={k:4} n={n:4}: gemm {gemm_us:7.1} us, panels {panels_us:7.1} us, speed-up {:.2}x",
+                "m={m:4} k={k:4} n={n:4}: gemm {gemm_us:7.1} us, panels {panels_us:7.1} us, speed-up {:.2}x",
                 gemm_us / panels_us
             );
         }
