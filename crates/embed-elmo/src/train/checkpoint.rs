@@ -45,6 +45,15 @@ fn tensors_file(step: u64) -> String {
     format!("checkpoint-{step}.hdf5")
 }
 
+/// Whether `name` is a tensors file of either format.
+fn is_tensors_file(name: &str) -> bool {
+    name == TENSORS_FILE
+        || name
+            .strip_prefix("checkpoint-")
+            .and_then(|rest| rest.strip_suffix(".hdf5"))
+            .is_some_and(|step| !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The shape of the data a checkpoint was made on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataShape {
@@ -139,7 +148,7 @@ impl Checkpoint {
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                if name != tensors && name.starts_with("checkpoint") && name.ends_with(".hdf5") {
+                if name != tensors && is_tensors_file(&name) {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }

@@ -803,6 +803,8 @@ mod tests {
         let mut trainer = ElmoTrainer::new(model, settings, train, Some(heldout)).unwrap();
         trainer.step().unwrap();
         trainer.checkpoint().save(dir.path()).unwrap();
+        // A file of the user's beside the checkpoint is not touched.
+        std::fs::write(dir.path().join("checkpoint-best.hdf5"), "mine").unwrap();
         trainer.step().unwrap();
         let checkpoint = trainer.checkpoint();
         checkpoint.save(dir.path()).unwrap();
@@ -811,7 +813,14 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["checkpoint-2.hdf5", "checkpoint.json"]);
+        assert_eq!(
+            names,
+            [
+                "checkpoint-2.hdf5",
+                "checkpoint-best.hdf5",
+                "checkpoint.json"
+            ]
+        );
 
         // The first format: tensors in `checkpoint.hdf5`, not named in the
         // metadata.
