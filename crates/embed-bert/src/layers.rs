@@ -142,7 +142,7 @@ impl Linear {
         threads: Threads,
     ) {
         self.product_into_on(x, out.view_mut(), false, threads);
-        activation.forward_biased_inplace_on(out, self.bias.view(), threads);
+        activation.forward_biased_inplace_on(out, Some(self.bias.view()), threads);
     }
 
     /// `out = x · W` (`out += x · W` when `accumulate`).
@@ -293,21 +293,21 @@ impl Activation {
 
     /// [`Activation::forward_inplace`] on the pool or on the calling thread.
     pub(crate) fn forward_inplace_on(self, x: ArrayViewMut2<'_, f32>, threads: Threads) {
-        self.forward_biased_inplace_on(x, ArrayView1::from(&[]), threads);
+        self.forward_biased_inplace_on(x, None, threads);
     }
 
-    /// `x = activation(x + bias)` row by row, where an empty `bias` adds
-    /// nothing; on the pool or on the calling thread.
+    /// `x = activation(x + bias)` row by row (`activation(x)` without a
+    /// bias), on the pool or on the calling thread.
     pub(crate) fn forward_biased_inplace_on(
         self,
         mut x: ArrayViewMut2<'_, f32>,
-        bias: ArrayView1<'_, f32>,
+        bias: Option<ArrayView1<'_, f32>>,
         threads: Threads,
     ) {
         let activate = |mut rows: ArrayViewMut2<'_, f32>| {
             for mut row in rows.rows_mut() {
-                if !bias.is_empty() {
-                    row += &bias;
+                if let Some(bias) = &bias {
+                    row += bias;
                 }
                 match row.as_slice_mut() {
                     Some(xs) => self.apply(xs),
