@@ -7,6 +7,9 @@
 # Usage: sh benches/scripts/word2vec_compare.sh WORD2VEC_C_BINARY CORPUS OUTDIR [MODES] [EPOCHS] [THREADS]
 #   WORD2VEC_C_BINARY  word2vec C built elsewhere, e.g. gcc word2vec.c -O3 -march=native -funroll-loops -pthread -lm
 #   MODES              "sg cbow" by default; EPOCHS 1; THREADS 2
+#   With EPOCHS > 1 and THREADS > 1, word2vec C as distributed lets a thread that reaches the
+#   end of the file skip every later epoch (its `eof` flag is never cleared); see
+#   docs/bench/word2vec.md, "word2vec C's 5-epoch figures".
 # Environment:
 #   EMBED_W2V   our trainer (word2vec C's options); default: built here with
 #               cargo build --release -p embed-word2vec --example train_word2vec
