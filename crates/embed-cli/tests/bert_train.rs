@@ -66,12 +66,11 @@ fn write_corpus(dir: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-#[test]
-fn vocabulary_pretraining_resume_and_fill_mask() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = write_corpus(dir.path());
-    let vocab = dir.path().join("vocab.txt");
-    let vocab = vocab.to_str().unwrap();
+/// The test corpus in `dir` and a 60-token vocabulary trained on it with
+/// `embed bert train-vocab`: their paths.
+fn corpus_and_vocabulary(dir: &Path) -> (String, String) {
+    let corpus = write_corpus(dir);
+    let vocab = dir.join("vocab.txt").to_string_lossy().into_owned();
     let out = embed(&[
         "bert",
         "train-vocab",
@@ -80,10 +79,18 @@ fn vocabulary_pretraining_resume_and_fill_mask() {
         "--size",
         "60",
         "--output",
-        vocab,
+        &vocab,
         "--lowercase",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    (corpus, vocab)
+}
+
+#[test]
+fn vocabulary_pretraining_resume_and_fill_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let (corpus, vocab) = corpus_and_vocabulary(dir.path());
+    let vocab = vocab.as_str();
     let tokens = std::fs::read_to_string(vocab).unwrap();
     assert_eq!(
         tokens.lines().take(5).collect::<Vec<_>>(),
@@ -205,21 +212,8 @@ fn bad_pretraining_input_is_one_error_line() {
 #[test]
 fn next_sentence_pretraining_writes_bert_for_pretraining() {
     let dir = tempfile::tempdir().unwrap();
-    let corpus = write_corpus(dir.path());
-    let vocab = dir.path().join("vocab.txt");
-    let vocab = vocab.to_str().unwrap();
-    let out = embed(&[
-        "bert",
-        "train-vocab",
-        "--corpus",
-        &corpus,
-        "--size",
-        "60",
-        "--output",
-        vocab,
-        "--lowercase",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (corpus, vocab) = corpus_and_vocabulary(dir.path());
+    let vocab = vocab.as_str();
     let output = dir.path().join("model");
     let output = output.to_str().unwrap();
     let mut common = tiny_pretrain(&corpus, output, vocab, "24");
