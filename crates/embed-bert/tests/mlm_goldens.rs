@@ -12,15 +12,6 @@ use embed_core::params::GradientStore;
 use safetensors::SafeTensors;
 use serde_json::Value;
 
-/// Runs `f` in a rayon pool of `threads` threads.
-fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
 struct Goldens {
     dir: std::path::PathBuf,
     json: Value,
@@ -88,7 +79,7 @@ fn loss_and_logits_match_pytorch() {
     let case = &g.json["mlm_loss"];
     let model = load(&g.dir);
     let batch = mlm_batch(case);
-    let stats = with_threads(1, || model.evaluate(&batch)).unwrap();
+    let stats = common::with_threads(1, || model.evaluate(&batch)).unwrap();
     assert_eq!(stats.predicted, 3);
     let expected = case["loss"].as_f64().unwrap();
     // Tolerance: 1e-5 absolute on the mean loss.
@@ -115,7 +106,8 @@ fn every_gradient_matches_pytorch() {
     for threads in [1, 2] {
         let mut grads = GradientStore::zeros_like(model.params());
         let stats =
-            with_threads(threads, || model.forward_backward(&batch, None, &mut grads)).unwrap();
+            common::with_threads(threads, || model.forward_backward(&batch, None, &mut grads))
+                .unwrap();
         let expected = case["loss"].as_f64().unwrap();
         assert!((stats.mean_loss() - expected).abs() < 1e-5);
 
@@ -173,7 +165,7 @@ fn step_and_check(optimizer: &mut dyn Optimizer, golden: &Value) {
     let Some(g) = goldens() else { return };
     let mut model = load(&g.dir);
     let batch = mlm_batch(&g.json["mlm_loss"]);
-    with_threads(1, || {
+    common::with_threads(1, || {
         let mut grads = GradientStore::zeros_like(model.params());
         model.forward_backward(&batch, None, &mut grads).unwrap();
         step_store(optimizer, model.params_mut(), &grads).unwrap();

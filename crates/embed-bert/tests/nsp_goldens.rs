@@ -56,14 +56,6 @@ fn batch(g: &Value) -> MlmBatch {
     }
 }
 
-fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
 fn norm(xs: &[f32]) -> f64 {
     xs.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt()
 }
@@ -87,7 +79,7 @@ fn losses_and_logits_match_pytorch() {
     let g = golden();
     let model = MlmModel::from_pretrained(dir()).unwrap();
     let batch = batch(&g);
-    let stats = with_threads(1, || model.evaluate(&batch)).unwrap();
+    let stats = common::with_threads(1, || model.evaluate(&batch)).unwrap();
     assert_eq!((stats.predicted, stats.next_sentence_predicted), (7, 3));
     // Tolerance: 1e-5 absolute on each loss.
     for (ours, name) in [
@@ -126,7 +118,8 @@ fn every_gradient_matches_pytorch() {
     for threads in [1, 2] {
         let mut grads = GradientStore::zeros_like(model.params());
         let stats =
-            with_threads(threads, || model.forward_backward(&batch, None, &mut grads)).unwrap();
+            common::with_threads(threads, || model.forward_backward(&batch, None, &mut grads))
+                .unwrap();
         assert!((stats.total_loss() - g["loss"].as_f64().unwrap()).abs() < 1e-5);
         for (name, reference) in expected {
             let reference = common::floats(reference);
