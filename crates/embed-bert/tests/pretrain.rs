@@ -74,6 +74,12 @@ fn trainer(config: PretrainConfig) -> Pretrainer {
     Pretrainer::new(config, model, tokenizer, stream, None).unwrap()
 }
 
+/// Runs `run` to the end, writing its checkpoint to `checkpoint`.
+fn train_into(mut run: Pretrainer, checkpoint: &Path) {
+    run.run(Some(checkpoint), &mut PretrainLog::default())
+        .unwrap();
+}
+
 #[test]
 fn a_resumed_run_follows_the_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -131,9 +137,7 @@ fn loss_falls_below_the_unigram_baseline() {
 fn resuming_with_other_settings_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("ckpt");
-    trainer(config(2))
-        .run(Some(&ckpt), &mut PretrainLog::default())
-        .unwrap();
+    train_into(trainer(config(2)), &ckpt);
     let mut other = trainer(PretrainConfig {
         batch_size: 2,
         ..config(2)
@@ -347,9 +351,7 @@ fn a_resumed_next_sentence_run_follows_the_uninterrupted_one() {
 fn next_sentence_checkpoints_are_bert_for_pretraining_and_settings_must_match() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("ckpt");
-    nsp_trainer(nsp_config(2))
-        .run(Some(&ckpt), &mut PretrainLog::default())
-        .unwrap();
+    train_into(nsp_trainer(nsp_config(2)), &ckpt);
     let hf_config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ckpt.join("config.json")).unwrap()).unwrap();
     assert_eq!(hf_config["architectures"][0], "BertForPreTraining");
@@ -365,9 +367,7 @@ fn next_sentence_checkpoints_are_bert_for_pretraining_and_settings_must_match() 
     );
     assert!(err.to_string().contains("next-sentence"), "{err}");
     let mlm_ckpt = dir.path().join("mlm");
-    trainer(config(2))
-        .run(Some(&mlm_ckpt), &mut PretrainLog::default())
-        .unwrap();
+    train_into(trainer(config(2)), &mlm_ckpt);
     let err = nsp_trainer(nsp_config(2))
         .resume_from(&mlm_ckpt)
         .unwrap_err();
